@@ -1,0 +1,11 @@
+//! wsrs: a WebSocket protocol engine for Node.js.
+//!
+//! [`protocol`] is the napi-free core, tested with `cargo test`; `glue` holds
+//! the `#[napi]` items and is compiled only with the `node` feature.
+
+#![deny(clippy::unwrap_used)]
+
+pub mod protocol;
+
+#[cfg(feature = "node")]
+mod glue;

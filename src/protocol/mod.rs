@@ -1,0 +1,9 @@
+//! The protocol core: no napi types here, only bytes in and events out.
+
+pub mod close;
+pub mod deflate;
+pub mod error;
+pub mod frame;
+pub mod mask;
+pub mod parser;
+pub mod utf8;
