@@ -145,7 +145,7 @@ impl Inflater {
             }
             let progressed = used > 0 || out.len() > before_out;
             let full = out.len() == out.capacity();
-            if (input.is_empty() && !full) || !progressed && !full {
+            if !full && (input.is_empty() || !progressed) {
                 return Ok(());
             }
         }
