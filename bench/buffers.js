@@ -278,7 +278,7 @@ function verify(inputs, utf8Impls) {
     for (const kind of ['ascii', 'mixed']) {
       const good = inputs[size][kind];
       const bads = [Buffer.from(good), Buffer.from(good), Buffer.from(good)];
-      bads[0][size - 1] = 0x80; // stray continuation byte at the end
+      bads[0].set([0x20, 0x80], size - 2); // stray continuation byte at the end
       bads[1][size >> 1] = 0xff; // never valid
       bads[2].set([0xed, 0xa0, 0x80], size - 3); // UTF-16 surrogate
       const cases = [[good, true], ...bads.map((b) => [b, false])];
