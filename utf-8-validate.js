@@ -1,23 +1,8 @@
 'use strict';
 
-const binding = require('./binding');
+// `isValidUTF8(buffer)`: true if the bytes are valid UTF-8 (no overlongs,
+// surrogates or code points above U+10FFFF). Like utf-8-validate 6, the
+// module export is the function itself. It throws a TypeError for a value
+// that is not a Buffer or TypedArray.
 
-/**
- * Checks whether `buffer` holds valid UTF-8 (no overlongs, surrogates or
- * code points above U+10FFFF). Same contract as utf-8-validate 6, whose
- * module export is this function.
- *
- * @param {Buffer} buffer The bytes to check
- * @return {Boolean} `true` if the bytes are valid UTF-8
- * @public
- */
-function isValidUTF8(buffer) {
-  if (!ArrayBuffer.isView(buffer)) {
-    throw new TypeError(
-      'The "buffer" argument must be a Buffer, TypedArray or DataView'
-    );
-  }
-  return binding.isValidUTF8(buffer);
-}
-
-module.exports = isValidUTF8;
+module.exports = require('./binding').isValidUTF8;

@@ -1,63 +1,141 @@
-//! WebSocket masking (RFC 6455 section 5.3), a 16-byte lane at a time.
+//! WebSocket masking (RFC 6455 section 5.3).
 //!
-//! The loops below work on fixed-size blocks so the compiler turns them into
-//! vector XORs; the tail is handled byte by byte.
+//! One kernel serves both masking into another buffer and unmasking in
+//! place: 32-byte AVX2 lanes where the CPU has them (checked once at run
+//! time), 8-byte words otherwise, and single bytes for the tail.
 
-const LANE: usize = 16;
-const BLOCK: usize = 4 * LANE;
+use std::ptr;
 
-/// The mask repeated over one block, rotated so that index 0 lines up with
-/// payload byte `offset`.
+/// The mask as a native-endian word whose bytes, in memory order, line up
+/// with payload byte `offset`.
 #[inline]
-fn rotated(mask: [u8; 4], offset: usize) -> [u8; BLOCK] {
-    let mut out = [0u8; BLOCK];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = mask[(i + offset) & 3];
+fn mask_word(mask: [u8; 4], offset: usize) -> u32 {
+    let r = offset & 3;
+    u32::from_ne_bytes([
+        mask[r],
+        mask[(r + 1) & 3],
+        mask[(r + 2) & 3],
+        mask[(r + 3) & 3],
+    ])
+}
+
+/// The mask word as seen `by` bytes further into the payload.
+#[inline]
+fn turn(m: u32, by: usize) -> u32 {
+    let b = m.to_ne_bytes();
+    mask_word(b, by)
+}
+
+/// XORs `len` bytes from `src` into `dst` (which may be the same memory)
+/// with the repeated mask word `m`, 8 bytes at a time.
+///
+/// # Safety
+/// `src` must be readable and `dst` writable for `len` bytes; they either
+/// do not overlap or are equal.
+#[inline]
+unsafe fn xor_words(src: *const u8, dst: *mut u8, len: usize, m: u32) {
+    let wide = u64::from(m) | (u64::from(m) << 32);
+    let mut i = 0;
+    while i + 8 <= len {
+        // SAFETY: i + 8 <= len, unaligned access is allowed.
+        unsafe {
+            let v = ptr::read_unaligned(src.add(i).cast::<u64>());
+            ptr::write_unaligned(dst.add(i).cast::<u64>(), v ^ wide);
+        }
+        i += 8;
     }
-    out
+    let bytes = m.to_ne_bytes();
+    while i < len {
+        // SAFETY: i < len.
+        unsafe { *dst.add(i) = *src.add(i) ^ bytes[i & 3] };
+        i += 1;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// The AVX2 kernel: 128 bytes per step, then 32, then the word kernel.
+    ///
+    /// # Safety
+    /// As for `xor_words`, and the CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, m: u32) {
+        // Bytes up to a 32-byte boundary of dst, so that no store splits a
+        // cache line; the mask turns by as many bytes.
+        let head = (32 - (dst as usize & 31)) & 31;
+        // SAFETY: head < 32 <= 64 <= len (the dispatcher's minimum).
+        unsafe { super::xor_words(src, dst, head, m) };
+        let turned = super::turn(m, head);
+        // SAFETY: as above; what is left starts at a 32-byte boundary.
+        unsafe { aligned(src.add(head), dst.add(head), len - head, turned) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn aligned(src: *const u8, dst: *mut u8, len: usize, m: u32) {
+        let k = _mm256_set1_epi32(m as i32);
+        let mut i = 0;
+        // SAFETY: every load and store stays below len; dst is aligned.
+        unsafe {
+            while i + 128 <= len {
+                let a = _mm256_loadu_si256(src.add(i).cast());
+                let b = _mm256_loadu_si256(src.add(i + 32).cast());
+                let c = _mm256_loadu_si256(src.add(i + 64).cast());
+                let d = _mm256_loadu_si256(src.add(i + 96).cast());
+                _mm256_store_si256(dst.add(i).cast(), _mm256_xor_si256(a, k));
+                _mm256_store_si256(dst.add(i + 32).cast(), _mm256_xor_si256(b, k));
+                _mm256_store_si256(dst.add(i + 64).cast(), _mm256_xor_si256(c, k));
+                _mm256_store_si256(dst.add(i + 96).cast(), _mm256_xor_si256(d, k));
+                i += 128;
+            }
+            while i + 32 <= len {
+                let a = _mm256_loadu_si256(src.add(i).cast());
+                _mm256_store_si256(dst.add(i).cast(), _mm256_xor_si256(a, k));
+                i += 32;
+            }
+            // i is a multiple of 4, so the mask phase is unchanged.
+            super::xor_words(src.add(i), dst.add(i), len - i, m);
+        }
+    }
+}
+
+/// Picks the widest kernel the CPU has.
+#[inline]
+unsafe fn xor(src: *const u8, dst: *mut u8, len: usize, m: u32) {
+    #[cfg(target_arch = "x86_64")]
+    if len >= 64 && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present; the caller upholds the rest.
+        return unsafe { avx2::xor(src, dst, len, m) };
+    }
+    // SAFETY: the caller upholds the contract.
+    unsafe { xor_words(src, dst, len, m) }
 }
 
 /// XORs `buf` in place with `mask`, treating `buf[0]` as payload byte
 /// `offset` (so a payload may be unmasked in pieces).
 pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
-    if buf.len() < LANE {
-        for (i, b) in buf.iter_mut().enumerate() {
-            *b ^= mask[(i + offset) & 3];
-        }
-        return;
-    }
-    let m = rotated(mask, offset);
-    let mut blocks = buf.chunks_exact_mut(BLOCK);
-    for block in &mut blocks {
-        for (b, k) in block.iter_mut().zip(m.iter()) {
-            *b ^= k;
-        }
-    }
-    // BLOCK is a multiple of 4, so the rotation still holds for the tail.
-    for (b, k) in blocks.into_remainder().iter_mut().zip(m.iter()) {
-        *b ^= k;
-    }
+    let p = buf.as_mut_ptr();
+    // SAFETY: source and destination are the same live slice.
+    unsafe { xor(p, p, buf.len(), mask_word(mask, offset)) }
 }
 
 /// Writes `src[i] ^ mask[i % 4]` into `dst[i]` for every `i` in `src`.
-/// `dst` must be at least as long as `src`.
+/// Only the first `src.len()` bytes of `dst` are written.
+///
+/// # Panics
+/// If `dst` is shorter than `src`.
 pub fn mask_into(src: &[u8], mask: [u8; 4], dst: &mut [u8]) {
     let dst = &mut dst[..src.len()];
-    let m = rotated(mask, 0);
-    let mut d = dst.chunks_exact_mut(BLOCK);
-    let mut s = src.chunks_exact(BLOCK);
-    for (db, sb) in (&mut d).zip(&mut s) {
-        for ((o, i), k) in db.iter_mut().zip(sb.iter()).zip(m.iter()) {
-            *o = i ^ k;
-        }
-    }
-    for ((o, i), k) in d
-        .into_remainder()
-        .iter_mut()
-        .zip(s.remainder().iter())
-        .zip(m.iter())
-    {
-        *o = i ^ k;
+    // SAFETY: both slices are live for src.len() bytes and, being a shared
+    // and an exclusive borrow, cannot overlap.
+    unsafe {
+        xor(
+            src.as_ptr(),
+            dst.as_mut_ptr(),
+            src.len(),
+            mask_word(mask, 0),
+        )
     }
 }
 

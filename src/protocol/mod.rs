@@ -7,3 +7,5 @@ pub mod frame;
 pub mod mask;
 pub mod parser;
 pub mod utf8;
+#[cfg(target_arch = "x86_64")]
+mod utf8_simd;
