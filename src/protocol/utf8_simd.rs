@@ -170,10 +170,139 @@ pub unsafe fn is_valid(bytes: &[u8]) -> bool {
     // The rest, padded with zero bytes: a sequence cut off by the end of
     // the input meets a zero and fails like any other short sequence.
     let rest = blocks.remainder();
+    if rest.is_empty() {
+        // Ends on a block boundary: only a cut-off last sequence can be wrong.
+        error = _mm256_or_si256(error, prev_incomplete);
+        return _mm256_testz_si256(error, error) == 1;
+    }
     let mut last = [0u8; 32];
     last[..rest.len()].copy_from_slice(rest);
     // SAFETY: reading 32 bytes from a 32-byte array.
     let input = unsafe { _mm256_loadu_si256(last.as_ptr().cast()) };
     error = _mm256_or_si256(error, block_errors(&t, input, prev));
     _mm256_testz_si256(error, error) == 1
+}
+
+/// The same method on 64-byte AVX-512 vectors.
+pub mod avx512 {
+    use super::{CUR_HIGH, PREV_HIGH, PREV_LOW};
+    use std::arch::x86_64::*;
+
+    struct Tables {
+        prev_high: __m512i,
+        prev_low: __m512i,
+        cur_high: __m512i,
+        nibble: __m512i,
+        carry_idx: __m512i,
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn table(t: &[u8; 16]) -> __m512i {
+        // SAFETY: reading 16 bytes from a 16-byte array.
+        let lane = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
+        _mm512_broadcast_i32x4(lane)
+    }
+
+    /// `input` shifted `N` bytes later with the end of `prev` in front:
+    /// `carried` holds, lane by lane, the 16 bytes before each lane.
+    macro_rules! prev_n {
+        ($input:expr, $carried:expr, $n:literal) => {
+            _mm512_alignr_epi8::<{ 16 - $n }>($input, $carried)
+        };
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn block_errors(t: &Tables, input: __m512i, prev: __m512i) -> __m512i {
+        // [prev lane 3, input lanes 0..3]: the lane before each lane.
+        let carried = _mm512_permutex2var_epi64(prev, t.carry_idx, input);
+        let prev1 = prev_n!(input, carried, 1);
+        let hi = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), t.nibble);
+        let a = _mm512_shuffle_epi8(t.prev_high, hi(prev1));
+        let b = _mm512_shuffle_epi8(t.prev_low, _mm512_and_si512(prev1, t.nibble));
+        let c = _mm512_shuffle_epi8(t.cur_high, hi(input));
+        let special = _mm512_and_si512(_mm512_and_si512(a, b), c);
+        let prev2 = prev_n!(input, carried, 2);
+        let prev3 = prev_n!(input, carried, 3);
+        let third = _mm512_subs_epu8(prev2, _mm512_set1_epi8(0xdf_u8 as i8));
+        let fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8(0xef_u8 as i8));
+        let must = _mm512_test_epi8_mask(_mm512_or_si512(third, fourth), _mm512_set1_epi8(-1));
+        let must80 = _mm512_maskz_mov_epi8(must, _mm512_set1_epi8(0x80_u8 as i8));
+        _mm512_xor_si512(must80, special)
+    }
+
+    /// Whether `bytes` is valid UTF-8.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn is_valid(bytes: &[u8]) -> bool {
+        let t = Tables {
+            prev_high: table(&PREV_HIGH),
+            prev_low: table(&PREV_LOW),
+            cur_high: table(&CUR_HIGH),
+            nibble: _mm512_set1_epi8(0x0f),
+            carry_idx: _mm512_setr_epi64(6, 7, 8, 9, 10, 11, 12, 13),
+        };
+        let mut max = [0xffu8; 64];
+        max[61] = 0xef;
+        max[62] = 0xdf;
+        max[63] = 0xbf;
+        // SAFETY: reading 64 bytes from a 64-byte array.
+        let max = unsafe { _mm512_loadu_si512(max.as_ptr().cast()) };
+        let mut error = _mm512_setzero_si512();
+        let mut prev = _mm512_setzero_si512();
+        let mut prev_incomplete = _mm512_setzero_si512();
+        // Runs of ASCII are skipped 256 bytes at a time.
+        let mut start = 0;
+        while start + 256 <= bytes.len() {
+            let p = bytes[start..start + 256].as_ptr();
+            // SAFETY: four 64-byte loads inside the 256 bytes at p.
+            let (a, b, c, d) = unsafe {
+                (
+                    _mm512_loadu_si512(p.cast()),
+                    _mm512_loadu_si512(p.add(64).cast()),
+                    _mm512_loadu_si512(p.add(128).cast()),
+                    _mm512_loadu_si512(p.add(192).cast()),
+                )
+            };
+            let any = _mm512_or_si512(_mm512_or_si512(a, b), _mm512_or_si512(c, d));
+            if _mm512_movepi8_mask(any) != 0 {
+                for input in [a, b, c, d] {
+                    error = _mm512_or_si512(error, block_errors(&t, input, prev));
+                    prev = input;
+                }
+                prev_incomplete = _mm512_subs_epu8(d, max);
+            } else {
+                error = _mm512_or_si512(error, prev_incomplete);
+                prev_incomplete = _mm512_setzero_si512();
+                prev = d;
+            }
+            start += 256;
+        }
+        let mut blocks = bytes[start..].chunks_exact(64);
+        for block in &mut blocks {
+            // SAFETY: block is 64 bytes long.
+            let input = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+            if _mm512_movepi8_mask(input) == 0 {
+                error = _mm512_or_si512(error, prev_incomplete);
+                prev_incomplete = _mm512_setzero_si512();
+            } else {
+                error = _mm512_or_si512(error, block_errors(&t, input, prev));
+                prev_incomplete = _mm512_subs_epu8(input, max);
+            }
+            prev = input;
+        }
+        let rest = blocks.remainder();
+        if rest.is_empty() {
+            // Ends on a block boundary: only a cut-off last sequence can be wrong.
+            error = _mm512_or_si512(error, prev_incomplete);
+            return _mm512_test_epi8_mask(error, error) == 0;
+        }
+        let mut last = [0u8; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        // SAFETY: reading 64 bytes from a 64-byte array.
+        let input = unsafe { _mm512_loadu_si512(last.as_ptr().cast()) };
+        error = _mm512_or_si512(error, block_errors(&t, input, prev));
+        _mm512_test_epi8_mask(error, error) == 0
+    }
 }
