@@ -142,3 +142,9 @@ test('agrees with the installed bufferutil', (t) => {
     assert.ok(a.equals(b));
   }
 });
+
+test('the package exports map serves wsrs/bufferutil and wsrs/utf-8-validate', () => {
+  assert.strictEqual(require('wsrs/bufferutil'), bufferUtil);
+  assert.strictEqual(require('wsrs/utf-8-validate'), require('../utf-8-validate'));
+  assert.strictEqual(typeof require('wsrs/package.json').version, 'string');
+});
