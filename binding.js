@@ -835,6 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.isValidUTF8 = nativeBinding.isValidUTF8
-module.exports.mask = nativeBinding.mask
-module.exports.unmask = nativeBinding.unmask
+module.exports.NativeDeflate = nativeBinding.NativeDeflate
+module.exports.NativeInflate = nativeBinding.NativeInflate
+module.exports.NativeParser = nativeBinding.NativeParser

@@ -8,3 +8,5 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod buffers;
+mod codec;
+mod parser;

@@ -138,6 +138,12 @@ impl Parser {
         }
     }
 
+    /// Payload bytes of the data message in progress (ws's
+    /// `_totalPayloadLength`), 0 between messages.
+    pub fn total_payload(&self) -> u64 {
+        self.total_payload
+    }
+
     /// True once a close frame was read; later input is ignored.
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed

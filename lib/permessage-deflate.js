@@ -1,0 +1,380 @@
+'use strict';
+
+const { NativeDeflate, NativeInflate } = require('./native');
+const Limiter = require('./limiter');
+const { kStatusCode } = require('./constants');
+
+// zlib's defaults, which ws's options mirror.
+const DEFAULT_WINDOW_BITS = 15;
+const DEFAULT_LEVEL = -1;
+const DEFAULT_CHUNK_SIZE = 16 * 1024;
+
+// ws bounds concurrent zlib jobs process-wide; the limit is kept for code
+// that relies on its ordering, although the Rust codec runs in-thread.
+let limiter;
+
+/**
+ * permessage-deflate (RFC 7692): negotiation in JS, compression in Rust.
+ */
+class PerMessageDeflate {
+  /**
+   * Creates a PerMessageDeflate instance.
+   *
+   * @param {Object} [options] Configuration options
+   * @param {(Boolean|Number)} [options.clientMaxWindowBits] Advertise or
+   *     request the client's window size
+   * @param {Boolean} [options.clientNoContextTakeover=false] Advertise or
+   *     acknowledge that the client resets its context after each message
+   * @param {Number} [options.concurrencyLimit=10] The most concurrent
+   *     compression jobs
+   * @param {Boolean} [options.isServer=false] Server or client mode
+   * @param {Number} [options.maxPayload=0] The largest message after
+   *     inflation
+   * @param {(Boolean|Number)} [options.serverMaxWindowBits] Request or
+   *     limit the server's window size
+   * @param {Boolean} [options.serverNoContextTakeover=false] Request or
+   *     acknowledge that the server resets its context after each message
+   * @param {Number} [options.threshold=1024] Smallest payload worth
+   *     compressing when there is no context takeover
+   * @param {Object} [options.zlibDeflateOptions] `level` is used; the
+   *     window size comes from the negotiation
+   * @param {Object} [options.zlibInflateOptions] Accepted for
+   *     compatibility
+   */
+  constructor(options) {
+    this._options = options || {};
+    this._threshold =
+      this._options.threshold !== undefined ? this._options.threshold : 1024;
+    this._maxPayload = this._options.maxPayload | 0;
+    this._isServer = !!this._options.isServer;
+    this._deflate = null;
+    this._inflate = null;
+
+    this.params = null;
+
+    if (!limiter) {
+      limiter = new Limiter(
+        this._options.concurrencyLimit !== undefined
+          ? this._options.concurrencyLimit
+          : 10
+      );
+    }
+  }
+
+  /**
+   * @type {String}
+   */
+  static get extensionName() {
+    return 'permessage-deflate';
+  }
+
+  /**
+   * The parameters a client offers.
+   *
+   * @return {Object} Extension parameters
+   * @public
+   */
+  offer() {
+    const o = this._options;
+    const params = {};
+
+    if (o.serverNoContextTakeover) params.server_no_context_takeover = true;
+    if (o.clientNoContextTakeover) params.client_no_context_takeover = true;
+    if (o.serverMaxWindowBits) {
+      params.server_max_window_bits = o.serverMaxWindowBits;
+    }
+    if (o.clientMaxWindowBits) {
+      params.client_max_window_bits = o.clientMaxWindowBits;
+    } else if (o.clientMaxWindowBits == null) {
+      params.client_max_window_bits = true;
+    }
+
+    return params;
+  }
+
+  /**
+   * Accepts an offer (server) or a response (client).
+   *
+   * @param {Array} configurations The parsed extension parameters
+   * @return {Object} The accepted parameters
+   * @public
+   */
+  accept(configurations) {
+    const normalized = this.normalizeParams(configurations);
+
+    this.params = this._isServer
+      ? this.acceptAsServer(normalized)
+      : this.acceptAsClient(normalized);
+
+    return this.params;
+  }
+
+  /**
+   * Releases the codecs.
+   *
+   * @public
+   */
+  cleanup() {
+    this._inflate = null;
+    this._deflate = null;
+  }
+
+  /**
+   * Picks the first offer the server's options allow.
+   *
+   * @param {Array} offers The client's offers
+   * @return {Object} The accepted parameters
+   * @private
+   */
+  acceptAsServer(offers) {
+    const o = this._options;
+    const acceptable = (p) => {
+      if (o.serverNoContextTakeover === false && p.server_no_context_takeover) {
+        return false;
+      }
+      if (p.server_max_window_bits) {
+        if (o.serverMaxWindowBits === false) return false;
+        if (
+          typeof o.serverMaxWindowBits === 'number' &&
+          o.serverMaxWindowBits > p.server_max_window_bits
+        ) {
+          return false;
+        }
+      }
+      return !(
+        typeof o.clientMaxWindowBits === 'number' && !p.client_max_window_bits
+      );
+    };
+    const accepted = offers.find(acceptable);
+
+    if (!accepted) {
+      throw new Error('None of the extension offers can be accepted');
+    }
+
+    if (o.serverNoContextTakeover) accepted.server_no_context_takeover = true;
+    if (o.clientNoContextTakeover) accepted.client_no_context_takeover = true;
+    if (typeof o.serverMaxWindowBits === 'number') {
+      accepted.server_max_window_bits = o.serverMaxWindowBits;
+    }
+    if (typeof o.clientMaxWindowBits === 'number') {
+      accepted.client_max_window_bits = o.clientMaxWindowBits;
+    } else if (
+      accepted.client_max_window_bits === true ||
+      o.clientMaxWindowBits === false
+    ) {
+      delete accepted.client_max_window_bits;
+    }
+
+    return accepted;
+  }
+
+  /**
+   * Checks the server's response against what the client asked for.
+   *
+   * @param {Array} response The server's parameters
+   * @return {Object} The accepted parameters
+   * @private
+   */
+  acceptAsClient(response) {
+    const o = this._options;
+    const params = response[0];
+
+    if (o.clientNoContextTakeover === false && params.client_no_context_takeover) {
+      throw new Error('Unexpected parameter "client_no_context_takeover"');
+    }
+
+    if (!params.client_max_window_bits) {
+      if (typeof o.clientMaxWindowBits === 'number') {
+        params.client_max_window_bits = o.clientMaxWindowBits;
+      }
+    } else if (
+      o.clientMaxWindowBits === false ||
+      (typeof o.clientMaxWindowBits === 'number' &&
+        params.client_max_window_bits > o.clientMaxWindowBits)
+    ) {
+      throw new Error('Unexpected or invalid parameter "client_max_window_bits"');
+    }
+
+    return params;
+  }
+
+  /**
+   * Validates parameter values and turns them into numbers and booleans.
+   *
+   * @param {Array} configurations The parsed parameters
+   * @return {Array} The same array, normalized
+   * @private
+   */
+  normalizeParams(configurations) {
+    for (const params of configurations) {
+      for (const key of Object.keys(params)) {
+        const values = params[key];
+
+        if (values.length > 1) {
+          throw new Error(`Parameter "${key}" must have only a single value`);
+        }
+
+        const value = values[0];
+        const invalid = () =>
+          new TypeError(`Invalid value for parameter "${key}": ${value}`);
+
+        if (key === 'client_max_window_bits' || key === 'server_max_window_bits') {
+          if (value === true && key === 'client_max_window_bits') {
+            if (!this._isServer) throw invalid();
+            params[key] = true;
+            continue;
+          }
+          const bits = +value;
+          if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw invalid();
+          params[key] = bits;
+        } else if (
+          key === 'client_no_context_takeover' ||
+          key === 'server_no_context_takeover'
+        ) {
+          if (value !== true) throw invalid();
+          params[key] = true;
+        } else {
+          throw new Error(`Unknown parameter "${key}"`);
+        }
+      }
+    }
+
+    return configurations;
+  }
+
+  /**
+   * Inflates a fragment of the peer's message.
+   *
+   * @param {Buffer} data Compressed data
+   * @param {Boolean} fin Whether this is the last fragment
+   * @param {Function} callback `(err, data)`
+   * @public
+   */
+  decompress(data, fin, callback) {
+    limiter.add((done) => {
+      let result;
+      let error = null;
+
+      try {
+        result = this._decompressSync(data, fin);
+      } catch (err) {
+        error = err;
+      }
+
+      done();
+      callback(error, result);
+    });
+  }
+
+  /**
+   * Deflates a fragment of our message.
+   *
+   * @param {(Buffer|String)} data Data to compress
+   * @param {Boolean} fin Whether this is the last fragment
+   * @param {Function} callback `(err, data)`
+   * @public
+   */
+  compress(data, fin, callback) {
+    limiter.add((done) => {
+      const result = this._compressSync(data, fin);
+
+      done();
+      callback(null, result);
+    });
+  }
+
+  /**
+   * The window bits and context mode negotiated for one side.
+   *
+   * @param {String} endpoint `'client'` or `'server'`
+   * @return {{bits: Number, reset: Boolean}}
+   * @private
+   */
+  _side(endpoint) {
+    const bits = this.params[`${endpoint}_max_window_bits`];
+
+    return {
+      bits: typeof bits === 'number' ? bits : DEFAULT_WINDOW_BITS,
+      reset: !!this.params[`${endpoint}_no_context_takeover`]
+    };
+  }
+
+  /**
+   * Inflates synchronously.
+   *
+   * @param {Buffer} data Compressed data
+   * @param {Boolean} fin Whether this is the last fragment
+   * @return {Buffer} The inflated data
+   * @private
+   */
+  _decompressSync(data, fin) {
+    if (!this._inflate) {
+      const { bits, reset } = this._side(this._isServer ? 'client' : 'server');
+      const zlibOptions = this._options.zlibInflateOptions || {};
+
+      this._inflate = {
+        engine: new NativeInflate(bits, reset),
+        _chunkSize: zlibOptions.chunkSize || DEFAULT_CHUNK_SIZE
+      };
+    }
+
+    try {
+      return this._inflate.engine.decompress(data, fin, this._maxPayload);
+    } catch (e) {
+      this._inflate = null;
+      throw inflateError(e);
+    }
+  }
+
+  /**
+   * Deflates synchronously.
+   *
+   * @param {(Buffer|String)} data Data to compress
+   * @param {Boolean} fin Whether this is the last fragment
+   * @return {Buffer} The compressed data
+   * @private
+   */
+  _compressSync(data, fin) {
+    if (!this._deflate) {
+      const { bits, reset } = this._side(this._isServer ? 'server' : 'client');
+      const zlibOptions = this._options.zlibDeflateOptions || {};
+      const level =
+        zlibOptions.level !== undefined ? zlibOptions.level : DEFAULT_LEVEL;
+
+      this._deflate = {
+        engine: new NativeDeflate(level, bits, reset),
+        _level: level,
+        _chunkSize: zlibOptions.chunkSize || DEFAULT_CHUNK_SIZE
+      };
+    }
+
+    const input = typeof data === 'string' ? Buffer.from(data) : data;
+    return this._deflate.engine.compress(input, fin);
+  }
+}
+
+module.exports = PerMessageDeflate;
+
+/**
+ * Turns a native inflate failure into ws's error.
+ *
+ * @param {Error} e The native error; its message is
+ *     `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH` or `<zlib code>:<text>`
+ * @return {Error} The error ws would give
+ * @private
+ */
+function inflateError(e) {
+  if (e.message === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+    const err = new RangeError('Max payload size exceeded');
+    err.code = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+    err[kStatusCode] = 1009;
+    return err;
+  }
+
+  const colon = e.message.indexOf(':');
+  const err = new Error(colon === -1 ? e.message : e.message.slice(colon + 1));
+  err.code = colon === -1 ? 'Z_DATA_ERROR' : e.message.slice(0, colon);
+  err.errno = -3;
+  err[kStatusCode] = 1007;
+  return err;
+}

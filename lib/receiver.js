@@ -1,0 +1,437 @@
+'use strict';
+
+const { Writable } = require('stream');
+
+const { NativeParser } = require('./native');
+const PerMessageDeflate = require('./permessage-deflate');
+const {
+  BINARY_TYPES,
+  EMPTY_BUFFER,
+  kStatusCode,
+  kWebSocket
+} = require('./constants');
+const { concat, toArrayBuffer } = require('./buffer-util');
+
+// ws's receiver states, kept for code that reads `_state`. The Rust parser
+// never waits on zlib, so only GET_INFO and DEFER_EVENT are ever used.
+const GET_INFO = 0;
+const DEFER_EVENT = 6;
+
+// Record kinds written by the native parser (see src/glue/parser.rs).
+const TEXT = 1;
+const BINARY = 2;
+const PING = 3;
+const PONG = 4;
+const CLOSE = 5;
+const ERROR = 0xff;
+const OWNED = 0x100;
+
+// Records per batch. One tape serves every receiver; a receiver written to
+// from inside another's event handler gets a tape of its own.
+const TAPE_RECORDS = 256;
+const sharedTape = new Uint32Array(TAPE_RECORDS * 4);
+let sharedTapeBusy = false;
+
+/**
+ * The WebSocket frame reader: a Writable fed the socket's bytes. Parsing,
+ * unmasking, UTF-8 validation and inflation run in Rust, once per chunk;
+ * this class turns the parser's records into ws's events.
+ *
+ * @extends Writable
+ */
+class Receiver extends Writable {
+  /**
+   * Creates a Receiver instance.
+   *
+   * @param {Object} [options] Options object
+   * @param {Boolean} [options.allowSynchronousEvents=true] Whether more than
+   *     one `'message'`, `'ping'` or `'pong'` event may be emitted in a tick
+   * @param {String} [options.binaryType=nodebuffer] The type for binary data
+   * @param {Object} [options.extensions] The negotiated extensions
+   * @param {Boolean} [options.isServer=false] Server or client mode
+   * @param {Number} [options.maxBufferedChunks=0] The most socket chunks
+   *     held unparsed
+   * @param {Number} [options.maxFragments=0] The most fragments in a message
+   * @param {Number} [options.maxPayload=0] The largest allowed message
+   * @param {Boolean} [options.skipUTF8Validation=false] Whether to skip UTF-8
+   *     validation of text messages and close reasons
+   */
+  constructor(options = {}) {
+    super();
+
+    this._allowSynchronousEvents =
+      options.allowSynchronousEvents !== undefined
+        ? options.allowSynchronousEvents
+        : true;
+    this._binaryType = options.binaryType || BINARY_TYPES[0];
+    this._extensions = options.extensions || {};
+    this._isServer = !!options.isServer;
+    this._maxBufferedChunks = options.maxBufferedChunks | 0;
+    this._maxFragments = options.maxFragments | 0;
+    this._maxPayload = options.maxPayload | 0;
+    this._skipUTF8Validation = !!options.skipUTF8Validation;
+    this[kWebSocket] = undefined;
+
+    this._parser = null;
+    this._concluded = false;
+    this._errored = false;
+    this._deferred = [];
+    this._state = GET_INFO;
+  }
+
+  /**
+   * Payload bytes of the data message being received (0 between messages).
+   *
+   * @type {Number}
+   */
+  get _totalPayloadLength() {
+    return this._parser ? this._parser.totalPayloadLength : 0;
+  }
+
+  /**
+   * Creates the native parser on first use, when the extensions are known.
+   *
+   * @return {NativeParser} The parser
+   * @private
+   */
+  _createParser() {
+    const pmd = this._extensions[PerMessageDeflate.extensionName];
+    const options = {
+      isServer: this._isServer,
+      maxPayload: this._maxPayload,
+      maxFragments: this._maxFragments,
+      maxBufferedChunks: this._maxBufferedChunks,
+      skipUTF8Validation: this._skipUTF8Validation
+    };
+
+    if (pmd && pmd.params) {
+      const peer = this._isServer ? 'client' : 'server';
+      const bits = pmd.params[`${peer}_max_window_bits`];
+
+      options.inflateWindowBits = typeof bits === 'number' ? bits : 15;
+      options.inflateNoContextTakeover =
+        !!pmd.params[`${peer}_no_context_takeover`];
+    }
+
+    this._parser = new NativeParser(options);
+    return this._parser;
+  }
+
+  /**
+   * Implements `Writable.prototype._write()`.
+   *
+   * @param {Buffer} chunk The chunk of data to write
+   * @param {String} encoding The character encoding of `chunk`
+   * @param {Function} cb Callback
+   * @private
+   */
+  _write(chunk, encoding, cb) {
+    if (this._concluded || this._errored) return cb();
+
+    const parser = this._parser || this._createParser();
+    const deferring = !this._allowSynchronousEvents;
+    let tape = sharedTape;
+    let ownsShared = false;
+
+    if (sharedTapeBusy) {
+      tape = new Uint32Array(TAPE_RECORDS * 4);
+    } else {
+      sharedTapeBusy = true;
+      ownsShared = true;
+    }
+
+    let result;
+
+    try {
+      let n = parser.feed(chunk, tape);
+
+      for (;;) {
+        result = deferring
+          ? this._collect(chunk, tape, n)
+          : this._dispatch(chunk, tape, n);
+        if (result !== undefined || n < TAPE_RECORDS) break;
+        n = parser.more(tape);
+      }
+    } finally {
+      if (ownsShared) sharedTapeBusy = false;
+    }
+
+    if (deferring && this._deferred.length) {
+      this._drainDeferred(cb);
+      return;
+    }
+
+    if (result instanceof Error) cb(result);
+    else cb();
+  }
+
+  /**
+   * Emits the events of one batch of records as they come.
+   *
+   * @param {Buffer} chunk The chunk the records refer to
+   * @param {Uint32Array} tape The records
+   * @param {Number} n How many records there are
+   * @return {(Error|Boolean|undefined)} An error, `true` after a close
+   *     frame, or `undefined` to go on
+   * @private
+   */
+  _dispatch(chunk, tape, n) {
+    let owned;
+    let fragments;
+
+    for (let i = 0; i < n; i++) {
+      const at = i * 4;
+      const kind = tape[at];
+      const type = kind & 0xff;
+
+      if (type === ERROR) return this._error();
+
+      let data;
+
+      if (kind & OWNED) {
+        if (owned === undefined) owned = this._parser.takeOwned();
+        data = owned[tape[at + 1]];
+        if (data.length === 0) data = EMPTY_BUFFER;
+      } else {
+        const start = tape[at + 1];
+        const end = tape[at + 2];
+
+        data =
+          start === end
+            ? EMPTY_BUFFER
+            : chunk.subarray(start, end);
+      }
+
+      if (type === TEXT) {
+        this.emit('message', data, false);
+      } else if (type === BINARY) {
+        let ends;
+
+        if (tape[at + 3] !== 0) {
+          if (fragments === undefined) {
+            fragments = this._parser.takeFragments();
+          }
+          ends = fragments[tape[at + 3] - 1];
+        }
+
+        this.emit('message', this._convert(data, ends), true);
+      } else if (type === PING) {
+        this.emit('ping', data);
+      } else if (type === PONG) {
+        this.emit('pong', data);
+      } else if (type === CLOSE) {
+        this._conclude(tape[at + 3], data);
+        return true;
+      }
+    }
+
+    return undefined;
+  }
+
+  /**
+   * Like `_dispatch()`, but queues the events so that each is emitted in
+   * its own turn of the event loop (`allowSynchronousEvents: false`).
+   *
+   * @param {Buffer} chunk The chunk the records refer to
+   * @param {Uint32Array} tape The records
+   * @param {Number} n How many records there are
+   * @return {(Boolean|undefined)} `true` after a close frame or an error
+   * @private
+   */
+  _collect(chunk, tape, n) {
+    let owned;
+    let fragments;
+
+    for (let i = 0; i < n; i++) {
+      const at = i * 4;
+      const kind = tape[at];
+      const type = kind & 0xff;
+
+      if (type === ERROR) {
+        this._deferred.push({ type, data: null, extra: 0 });
+        return true;
+      }
+
+      let data;
+
+      if (kind & OWNED) {
+        if (owned === undefined) owned = this._parser.takeOwned();
+        data = owned[tape[at + 1]];
+        if (data.length === 0) data = EMPTY_BUFFER;
+      } else {
+        const start = tape[at + 1];
+        const end = tape[at + 2];
+        data = start === end ? EMPTY_BUFFER : chunk.subarray(start, end);
+      }
+
+      let extra = tape[at + 3];
+
+      if (type === BINARY && extra !== 0) {
+        if (fragments === undefined) fragments = this._parser.takeFragments();
+        extra = fragments[extra - 1];
+      }
+
+      this._deferred.push({ type, data, extra });
+      if (type === CLOSE) return true;
+    }
+
+    return undefined;
+  }
+
+  /**
+   * Emits queued events one per `setImmediate()`, then calls `cb`.
+   *
+   * @param {Function} cb The write callback
+   * @private
+   */
+  _drainDeferred(cb) {
+    const event = this._deferred.shift();
+
+    if (event === undefined) {
+      this._state = GET_INFO;
+      cb();
+      return;
+    }
+
+    if (event.type === ERROR) {
+      this._deferred.length = 0;
+      this._state = GET_INFO;
+      cb(this._error());
+      return;
+    }
+
+    if (event.type === CLOSE) {
+      this._deferred.length = 0;
+      this._state = GET_INFO;
+      this._conclude(event.extra, event.data);
+      cb();
+      return;
+    }
+
+    this._state = DEFER_EVENT;
+    setImmediate(() => {
+      if (event.type === TEXT) {
+        this.emit('message', event.data, false);
+      } else if (event.type === BINARY) {
+        const ends = typeof event.extra === 'number' ? undefined : event.extra;
+        this.emit('message', this._convert(event.data, ends), true);
+      } else {
+        this.emit(event.type === PING ? 'ping' : 'pong', event.data);
+      }
+
+      this._drainDeferred(cb);
+    });
+  }
+
+  /**
+   * Converts a binary message according to `binaryType`.
+   *
+   * @param {Buffer} data The whole message
+   * @param {Number[]} [ends] Where each fragment ends, for messages of more
+   *     than one fragment
+   * @return {(Buffer|ArrayBuffer|Blob|Buffer[])} The converted message
+   * @private
+   */
+  _convert(data, ends) {
+    const type = this._binaryType;
+
+    if (type === 'nodebuffer') return data;
+    if (type === 'arraybuffer') return toArrayBuffer(concat([data], data.length));
+
+    let parts;
+
+    if (data.length === 0) {
+      parts = [];
+    } else if (ends === undefined) {
+      parts = [data];
+    } else {
+      parts = [];
+      let start = 0;
+
+      for (const end of ends) {
+        parts.push(data.subarray(start, end));
+        start = end;
+      }
+    }
+
+    return type === 'blob' ? new Blob(parts) : parts;
+  }
+
+  /**
+   * Handles the peer's close frame: emits `'conclude'` and ends the stream.
+   *
+   * @param {Number} code The status code (1005 when the frame had none)
+   * @param {Buffer} reason The reason; copied into memory of its own so that
+   *     it neither pins nor exposes a larger socket or pool buffer
+   * @private
+   */
+  _conclude(code, reason) {
+    let copy = EMPTY_BUFFER;
+
+    if (reason.length) {
+      copy = Buffer.allocUnsafeSlow(reason.length);
+      reason.copy(copy);
+    }
+
+    this._concluded = true;
+    this.emit('conclude', code, copy);
+
+    // Bytes that race the close frame (already on their way) are accepted
+    // and ignored rather than failing with "write after end".
+    process.nextTick(endReceiver, this);
+  }
+
+  /**
+   * Builds the error the parser stopped on.
+   *
+   * @return {(Error|RangeError)} The error
+   * @private
+   */
+  _error() {
+    const e = this._parser.takeError();
+    const err = e.isRangeError ? new RangeError(e.message) : new Error(e.message);
+
+    Error.captureStackTrace(err, this._error);
+    err.code = e.code;
+    err[kStatusCode] = e.closeCode;
+    if (e.errno !== undefined && e.errno !== null) err.errno = e.errno;
+    this._errored = true;
+    return err;
+  }
+
+  /**
+   * Builds an error object, as ws's Receiver does.
+   *
+   * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
+   * @param {String} message The error message
+   * @param {Boolean} prefix Whether to prefix the message with
+   *     `Invalid WebSocket frame: `
+   * @param {Number} statusCode The close code to use
+   * @param {String} errorCode The exposed error code
+   * @return {(Error|RangeError)} The error
+   */
+  createError(ErrorCtor, message, prefix, statusCode, errorCode) {
+    this._errored = true;
+
+    const err = new ErrorCtor(
+      prefix ? `Invalid WebSocket frame: ${message}` : message
+    );
+
+    Error.captureStackTrace(err, this.createError);
+    err.code = errorCode;
+    err[kStatusCode] = statusCode;
+    return err;
+  }
+}
+
+module.exports = Receiver;
+
+/**
+ * Ends a receiver after its close frame, unless it was destroyed meanwhile.
+ *
+ * @param {Receiver} receiver The receiver
+ * @private
+ */
+function endReceiver(receiver) {
+  if (!receiver.destroyed && !receiver.writableEnded) receiver.end();
+}
