@@ -50,6 +50,11 @@ export declare class NativeParser {
    * progress.
    */
   get totalPayloadLength(): number
+  /**
+   * A count that grows whenever the parser inflates: compare it before
+   * and after `feed()` to know whether a chunk carried compressed data.
+   */
+  get inflated(): number
 }
 
 /** A protocol error, as lib/receiver.js turns it into a JS error. */

@@ -1,10 +1,15 @@
 'use strict';
 
-// The ws-compatible API (WebSocket, WebSocketServer, ...) is built on the
-// Rust core in later steps. Until then the package exposes the drop-ins for
-// ws's native helpers.
+const WebSocket = require('./lib/websocket');
 
-const bufferUtil = require('./bufferutil');
-const isValidUTF8 = require('./utf-8-validate');
+WebSocket.createWebSocketStream = require('./lib/stream');
+WebSocket.extension = require('./lib/extension');
+WebSocket.PerMessageDeflate = require('./lib/permessage-deflate');
+WebSocket.Receiver = require('./lib/receiver');
+WebSocket.Sender = require('./lib/sender');
+WebSocket.Server = require('./lib/websocket-server');
+WebSocket.subprotocol = require('./lib/subprotocol');
+WebSocket.WebSocket = WebSocket;
+WebSocket.WebSocketServer = WebSocket.Server;
 
-module.exports = { bufferUtil, isValidUTF8 };
+module.exports = WebSocket;

@@ -73,6 +73,7 @@ class Receiver extends Writable {
     this[kWebSocket] = undefined;
 
     this._parser = null;
+    this._inflating = false;
     this._concluded = false;
     this._errored = false;
     this._deferred = [];
@@ -113,6 +114,7 @@ class Receiver extends Writable {
         !!pmd.params[`${peer}_no_context_takeover`];
     }
 
+    this._inflating = options.inflateWindowBits !== undefined;
     this._parser = new NativeParser(options);
     return this._parser;
   }
@@ -130,6 +132,7 @@ class Receiver extends Writable {
 
     const parser = this._parser || this._createParser();
     const deferring = !this._allowSynchronousEvents;
+    const inflatedBefore = this._inflating ? parser.inflated : 0;
     let tape = sharedTape;
     let ownsShared = false;
 
@@ -161,8 +164,17 @@ class Receiver extends Writable {
       return;
     }
 
-    if (result instanceof Error) cb(result);
-    else cb();
+    if (result instanceof Error) {
+      cb(result);
+    } else if (this._inflating && parser.inflated !== inflatedBefore) {
+      // Decompression can turn a small chunk into a lot of work. Take the
+      // next chunk in a later turn, so other connections get theirs first;
+      // meanwhile the Writable buffers, and the socket is paused past its
+      // high-water mark, as with ws's asynchronous inflation.
+      setImmediate(cb);
+    } else {
+      cb();
+    }
   }
 
   /**

@@ -1,46 +1,92 @@
 'use strict';
 
-// `npm start`: builds the addon if needed, then shows the native helpers at
-// work on data sent through a TCP echo server on 127.0.0.1.
+// `npm start`: builds the addon if needed, then runs a wsrs server and a
+// wsrs client on 127.0.0.1 that exchange text, binary and compressed
+// messages, a ping and a pong, and close cleanly, printing each step.
 
-const net = require('net');
 const { ensureBuilt } = require('./ensure-built');
 
 ensureBuilt();
 
-const bufferUtil = require('../bufferutil');
-const isValidUTF8 = require('../utf-8-validate');
+const WebSocket = require('..');
 
-const mask = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
-const text = Buffer.from('Hello from wsrs: κόσμε, 世界 🌍');
+const { WebSocketServer } = WebSocket;
 
-const server = net.createServer((socket) => socket.pipe(socket));
+const log = (who, what) => console.log(`${who.padEnd(6)} ${what}`);
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  console.log(`echo server listening on 127.0.0.1:${port}`);
+// Never hang: the demo is bounded in time.
+const deadline = setTimeout(() => {
+  console.error('demo timed out');
+  process.exit(1);
+}, 10000);
 
-  const masked = Buffer.alloc(text.length);
-  bufferUtil.mask(text, mask, masked, 0, text.length);
-  console.log(`masked ${text.length} bytes:  ${masked.toString('hex').slice(0, 48)}...`);
+const wss = new WebSocketServer(
+  { host: '127.0.0.1', port: 0, perMessageDeflate: { threshold: 0 } },
+  () => {
+    const { port } = wss.address();
+    log('server', `listening on ws://127.0.0.1:${port}`);
+    runClient(port);
+  }
+);
 
-  const client = net.connect(port, '127.0.0.1', () => client.end(masked));
-  const chunks = [];
-  client.on('data', (c) => chunks.push(c));
-  client.on('end', () => {
-    const echoed = Buffer.concat(chunks);
-    console.log(`echoed back ${echoed.length} bytes through 127.0.0.1`);
-    bufferUtil.unmask(echoed, mask);
-    console.log(`unmasked:            ${echoed.toString()}`);
-    console.log(`valid UTF-8:         ${isValidUTF8(echoed)}`);
-    const broken = Buffer.concat([echoed, Buffer.from([0xed, 0xa0, 0x80])]);
-    console.log(`with a surrogate:    ${isValidUTF8(broken)}`);
-    server.close(() => console.log('server closed, done'));
+wss.on('connection', (ws, req) => {
+  log('server', `connection from ${req.socket.remoteAddress}, extensions: "${ws.extensions}"`);
+
+  ws.on('message', (data, isBinary) => {
+    const shown = isBinary ? `<${data.length} bytes>` : `"${data.toString().slice(0, 60)}"`;
+    log('server', `received ${isBinary ? 'binary' : 'text'} ${shown}, echoing it`);
+    ws.send(data, { binary: isBinary });
+  });
+
+  ws.on('ping', (data) => log('server', `ping "${data}" (pong sent automatically)`));
+
+  ws.on('close', (code, reason) => {
+    log('server', `client closed: ${code} "${reason}"`);
+    wss.close(() => {
+      log('server', 'closed');
+      clearTimeout(deadline);
+    });
   });
 });
 
-// Never hang: the demo is bounded in time.
-setTimeout(() => {
-  console.error('demo timed out');
-  process.exit(1);
-}, 10000).unref();
+/**
+ * Connects, sends the demo messages and closes once all echoes are back.
+ *
+ * @param {Number} port The server's port
+ */
+function runClient(port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  const steps = [
+    () => ws.send('Hello from wsrs: κόσμε, 世界 🌍'),
+    () => ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef])),
+    () => ws.send(JSON.stringify({ compressed: true, items: Array(50).fill('wsrs') }), { compress: true }),
+    () => ws.ping('are you there?')
+  ];
+  let step = 0;
+  const next = () => {
+    if (step < steps.length) steps[step++]();
+    else ws.close(1000, 'demo done');
+  };
+
+  ws.on('open', () => {
+    log('client', `connected, extensions: "${ws.extensions}"`);
+    next();
+  });
+
+  ws.on('message', (data, isBinary) => {
+    const shown = isBinary ? `<${data.toString('hex')}>` : `"${data.toString().slice(0, 60)}"`;
+    log('client', `echo ${isBinary ? 'binary' : 'text'} ${shown}`);
+    next();
+  });
+
+  ws.on('pong', (data) => {
+    log('client', `pong "${data}"`);
+    next();
+  });
+
+  ws.on('close', (code, reason) => log('client', `closed: ${code} "${reason}"`));
+  ws.on('error', (err) => {
+    console.error('client error:', err.message);
+    process.exitCode = 1;
+  });
+}

@@ -156,6 +156,13 @@ impl NativeParser {
         self.parser.total_payload() as f64
     }
 
+    /// A count that grows whenever the parser inflates: compare it before
+    /// and after `feed()` to know whether a chunk carried compressed data.
+    #[napi(getter)]
+    pub fn inflated(&self) -> f64 {
+        self.parser.inflated() as f64
+    }
+
     fn write(&mut self, tape: &mut [u32]) -> u32 {
         // Owned indices count from 0 in every batch of records.
         self.owned.clear();

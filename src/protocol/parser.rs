@@ -107,6 +107,8 @@ pub struct Parser {
     control: Vec<u8>,
     // ws's count of socket chunks holding unparsed bytes.
     held_chunks: u32,
+    // Bytes produced by inflation so far, over the connection's life.
+    inflated: u64,
 }
 
 impl Parser {
@@ -135,6 +137,7 @@ impl Parser {
             utf8: Utf8Stream::new(),
             control: Vec::new(),
             held_chunks: 0,
+            inflated: 0,
         }
     }
 
@@ -142,6 +145,12 @@ impl Parser {
     /// `_totalPayloadLength`), 0 between messages.
     pub fn total_payload(&self) -> u64 {
         self.total_payload
+    }
+
+    /// Bytes inflated so far (compressed messages' output), so a caller can
+    /// tell whether a chunk made the parser decompress.
+    pub fn inflated(&self) -> u64 {
+        self.inflated
     }
 
     /// True once a close frame was read; later input is ignored.
@@ -398,11 +407,13 @@ impl Parser {
         }
         if self.msg_compressed {
             let limit = self.cfg.max_payload as usize;
+            let before = self.msg.len();
             if let Some(inflater) = self.inflater.as_mut() {
                 inflater
                     .inflate(bytes, &mut self.msg, limit)
                     .map_err(map_inflate)?;
             }
+            self.inflated += (self.msg.len() - before) as u64;
         } else {
             self.msg.extend_from_slice(bytes);
         }
@@ -439,9 +450,12 @@ impl Parser {
         self.count_fragment()?;
         if self.msg_compressed && self.fin {
             let limit = self.cfg.max_payload as usize;
+            let before = self.msg.len();
             if let Some(inflater) = self.inflater.as_mut() {
                 inflater.finish(&mut self.msg, limit).map_err(map_inflate)?;
             }
+            // Counted even when empty, so an empty compressed message counts.
+            self.inflated += (self.msg.len() - before) as u64 + 1;
             self.validate_new_text()?;
         }
         if self.msg.len() > self.fragment_ends.last().copied().unwrap_or(0) {

@@ -1,0 +1,570 @@
+'use strict';
+
+const EventEmitter = require('events');
+const http = require('http');
+const { createHash } = require('crypto');
+
+const extension = require('./extension');
+const PerMessageDeflate = require('./permessage-deflate');
+const subprotocol = require('./subprotocol');
+const WebSocket = require('./websocket');
+const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
+
+// Lifecycle of a server, stored in `_state` (the numbers are observable).
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+// 16 random bytes, base64-encoded: 22 significant characters plus padding.
+const CLIENT_KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
+
+const SUPPORTED_VERSIONS = new Set([8, 13]);
+
+const MODE_ERROR =
+  'One and only one of the "port", "server", or "noServer" options must be ' +
+  'specified';
+
+/**
+ * A WebSocket server. It either owns an HTTP server (`port`), borrows one
+ * (`server`), or leaves the routing of upgrade requests to the caller
+ * (`noServer`, see `handleUpgrade()`).
+ *
+ * @extends EventEmitter
+ */
+class WebSocketServer extends EventEmitter {
+  /**
+   * Create a `WebSocketServer` instance.
+   *
+   * @param {Object} options Configuration options
+   * @param {Boolean} [options.allowSynchronousEvents=true] Whether more than
+   *     one `'message'`, `'ping'` or `'pong'` event may be emitted in the same
+   *     tick
+   * @param {Boolean} [options.autoPong=true] Whether to answer pings with a
+   *     pong automatically
+   * @param {Number} [options.backlog=511] Length of the queue of pending
+   *     connections of the internal HTTP server
+   * @param {Boolean} [options.clientTracking=true] Whether to keep the
+   *     connected clients in `server.clients`
+   * @param {Number} [options.closeTimeout=30000] Milliseconds to wait for the
+   *     closing handshake after `websocket.close()` before the socket is
+   *     destroyed
+   * @param {Function} [options.handleProtocols] Picks the subprotocol out of
+   *     the ones offered by the client
+   * @param {String} [options.host] Hostname for the internal HTTP server
+   * @param {Number} [options.maxBufferedChunks=1048576] Maximum number of
+   *     unparsed chunks a receiver may hold
+   * @param {Number} [options.maxFragments=131072] Maximum number of fragments
+   *     in a single message
+   * @param {Number} [options.maxPayload=104857600] Maximum message size in
+   *     bytes
+   * @param {Boolean} [options.noServer=false] Do not attach to any HTTP server
+   * @param {String} [options.path] Only upgrade requests for this pathname
+   * @param {(Boolean|Object)} [options.perMessageDeflate=false] Enables and
+   *     configures permessage-deflate
+   * @param {Number} [options.port] Port of the internal HTTP server
+   * @param {(http.Server|https.Server)} [options.server] An existing HTTP/S
+   *     server to attach to
+   * @param {Boolean} [options.skipUTF8Validation=false] Whether to skip UTF-8
+   *     validation of text messages and close reasons
+   * @param {Function} [options.verifyClient] Hook that can refuse a client
+   * @param {Function} [options.WebSocket=WebSocket] The class used for the
+   *     server-side sockets; `WebSocket` or a subclass of it
+   * @param {Function} [callback] Added as a `'listening'` listener
+   */
+  constructor(options, callback) {
+    super();
+
+    const settings = Object.assign(
+      {
+        allowSynchronousEvents: true,
+        autoPong: true,
+        maxBufferedChunks: 1048576,
+        maxFragments: 131072,
+        maxPayload: 104857600,
+        skipUTF8Validation: false,
+        perMessageDeflate: false,
+        handleProtocols: null,
+        clientTracking: true,
+        closeTimeout: CLOSE_TIMEOUT,
+        verifyClient: null,
+        noServer: false,
+        backlog: null,
+        server: null,
+        host: null,
+        path: null,
+        port: null,
+        WebSocket
+      },
+      options
+    );
+
+    const modes =
+      (settings.port != null ? 1 : 0) +
+      (settings.server ? 1 : 0) +
+      (settings.noServer ? 1 : 0);
+
+    if (modes !== 1) throw new TypeError(MODE_ERROR);
+
+    if (settings.port != null) {
+      this._server = http.createServer(answerUpgradeRequired);
+      this._server.listen(
+        settings.port,
+        settings.host,
+        settings.backlog,
+        callback
+      );
+    } else if (settings.server) {
+      this._server = settings.server;
+    }
+
+    if (this._server) {
+      const onConnection = (ws, req) => this.emit('connection', ws, req);
+
+      this._detachFromServer = attachListeners(this._server, {
+        listening: () => this.emit('listening'),
+        error: (err) => this.emit('error', err),
+        upgrade: (req, socket, head) => {
+          this.handleUpgrade(req, socket, head, onConnection);
+        }
+      });
+    }
+
+    if (settings.perMessageDeflate === true) settings.perMessageDeflate = {};
+
+    if (settings.clientTracking) {
+      this.clients = new Set();
+      this._closeWhenEmpty = false;
+    }
+
+    this.options = settings;
+    this._state = RUNNING;
+  }
+
+  /**
+   * Returns the address the underlying HTTP server is bound to, as reported
+   * by `server.address()`.
+   *
+   * @return {(Object|String|null)} The bound address, or `null` if there is
+   *     no HTTP server (any more)
+   * @throws {Error} In "noServer" mode
+   * @public
+   */
+  address() {
+    if (this.options.noServer) {
+      throw new Error('The server is operating in "noServer" mode');
+    }
+
+    return this._server ? this._server.address() : null;
+  }
+
+  /**
+   * Stops accepting new connections. Connections that are already open are
+   * left alone. `'close'` is emitted once the internal HTTP server has closed
+   * or, without one, once every tracked client has gone.
+   *
+   * @param {Function} [cb] Called once on `'close'`; with an error if the
+   *     server was already closed
+   * @public
+   */
+  close(cb) {
+    if (this._state === CLOSED) {
+      if (cb) {
+        this.once('close', () => cb(new Error('The server is not running')));
+      }
+
+      process.nextTick(markClosed, this);
+      return;
+    }
+
+    if (cb) this.once('close', cb);
+
+    if (this._state === CLOSING) return;
+    this._state = CLOSING;
+
+    const server = this._server;
+
+    if (server) {
+      this._detachFromServer();
+      this._detachFromServer = null;
+      this._server = null;
+    }
+
+    if (this.options.port != null) {
+      // The HTTP server is ours; `'close'` follows its own.
+      server.close(() => markClosed(this));
+      return;
+    }
+
+    if (this.clients && this.clients.size > 0) {
+      this._closeWhenEmpty = true;
+    } else {
+      process.nextTick(markClosed, this);
+    }
+  }
+
+  /**
+   * Tells whether a request is meant for this server. The default checks the
+   * `path` option against the pathname of the request (the query string does
+   * not count). Subclasses may override it.
+   *
+   * @param {http.IncomingMessage} req The request
+   * @return {Boolean} `true` to handle the request
+   * @public
+   */
+  shouldHandle(req) {
+    const wanted = this.options.path;
+
+    if (!wanted) return true;
+
+    const query = req.url.indexOf('?');
+    const pathname = query === -1 ? req.url : req.url.slice(0, query);
+
+    return pathname === wanted;
+  }
+
+  /**
+   * Validates an HTTP Upgrade request and, if everything is in order, turns
+   * the socket into a WebSocket.
+   *
+   * @param {http.IncomingMessage} req The upgrade request
+   * @param {Duplex} socket The socket the request came on
+   * @param {Buffer} head Bytes that followed the request headers
+   * @param {Function} cb Called with `(ws, req)` once the upgrade is complete
+   * @public
+   */
+  handleUpgrade(req, socket, head, cb) {
+    socket.on('error', destroySocket);
+
+    const headers = req.headers;
+    const key = headers['sec-websocket-key'];
+    const upgrade = headers.upgrade;
+    const version = Number(headers['sec-websocket-version']);
+
+    if (req.method !== 'GET') {
+      refuse(this, req, socket, 405, 'Invalid HTTP method');
+      return;
+    }
+
+    if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') {
+      refuse(this, req, socket, 400, 'Invalid Upgrade header');
+      return;
+    }
+
+    if (key === undefined || !CLIENT_KEY_PATTERN.test(key)) {
+      refuse(
+        this,
+        req,
+        socket,
+        400,
+        'Missing or invalid Sec-WebSocket-Key header'
+      );
+      return;
+    }
+
+    if (!SUPPORTED_VERSIONS.has(version)) {
+      refuse(
+        this,
+        req,
+        socket,
+        400,
+        'Missing or invalid Sec-WebSocket-Version header',
+        { 'Sec-WebSocket-Version': '13, 8' }
+      );
+      return;
+    }
+
+    if (!this.shouldHandle(req)) {
+      writeRejection(socket, 400);
+      return;
+    }
+
+    let protocols = new Set();
+    const protocolHeader = headers['sec-websocket-protocol'];
+
+    if (protocolHeader !== undefined) {
+      try {
+        protocols = subprotocol.parse(protocolHeader);
+      } catch {
+        refuse(this, req, socket, 400, 'Invalid Sec-WebSocket-Protocol header');
+        return;
+      }
+    }
+
+    const extensions = {};
+    const extensionHeader = headers['sec-websocket-extensions'];
+
+    if (this.options.perMessageDeflate && extensionHeader !== undefined) {
+      const name = PerMessageDeflate.extensionName;
+      const deflate = new PerMessageDeflate({
+        ...this.options.perMessageDeflate,
+        isServer: true,
+        maxPayload: this.options.maxPayload
+      });
+
+      try {
+        const offers = extension.parse(extensionHeader);
+
+        if (offers[name]) {
+          deflate.accept(offers[name]);
+          extensions[name] = deflate;
+        }
+      } catch {
+        refuse(
+          this,
+          req,
+          socket,
+          400,
+          'Invalid or unacceptable Sec-WebSocket-Extensions header'
+        );
+        return;
+      }
+    }
+
+    const proceed = () => {
+      this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+    };
+
+    const verifyClient = this.options.verifyClient;
+
+    if (!verifyClient) {
+      proceed();
+      return;
+    }
+
+    const info = {
+      origin: headers[version === 8 ? 'sec-websocket-origin' : 'origin'],
+      secure: Boolean(req.socket.authorized || req.socket.encrypted),
+      req
+    };
+
+    if (verifyClient.length === 2) {
+      verifyClient(info, (verified, code, message, extraHeaders) => {
+        if (verified) {
+          proceed();
+        } else {
+          writeRejection(socket, code || 401, message, extraHeaders);
+        }
+      });
+      return;
+    }
+
+    if (verifyClient(info)) {
+      proceed();
+    } else {
+      writeRejection(socket, 401);
+    }
+  }
+
+  /**
+   * Writes the 101 response and hands the socket over to a new WebSocket.
+   *
+   * @param {Object} extensions The negotiated extensions, by name
+   * @param {String} key The value of the `Sec-WebSocket-Key` header
+   * @param {Set} protocols The subprotocols offered by the client
+   * @param {http.IncomingMessage} req The upgrade request
+   * @param {Duplex} socket The socket the request came on
+   * @param {Buffer} head Bytes that followed the request headers
+   * @param {Function} cb Called with `(ws, req)` once the upgrade is complete
+   * @throws {Error} If the socket has already been upgraded
+   * @private
+   */
+  completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
+    // The peer may have gone (or half-closed) while `verifyClient` ran.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+
+    if (socket[kWebSocket]) {
+      throw new Error(
+        'server.handleUpgrade() was called more than once with the same ' +
+          'socket, possibly due to a misconfiguration'
+      );
+    }
+
+    if (this._state !== RUNNING) {
+      writeRejection(socket, 503);
+      return;
+    }
+
+    const accept = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
+
+    const response = [
+      'HTTP/1.1 101 Switching Protocols',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Accept: ${accept}`
+    ];
+
+    const ws = new this.options.WebSocket(null, undefined, this.options);
+
+    if (protocols.size > 0) {
+      const chosen = this.options.handleProtocols
+        ? this.options.handleProtocols(protocols, req)
+        : protocols.values().next().value;
+
+      if (chosen) {
+        response.push(`Sec-WebSocket-Protocol: ${chosen}`);
+        ws._protocol = chosen;
+      }
+    }
+
+    const deflate = extensions[PerMessageDeflate.extensionName];
+
+    if (deflate) {
+      const value = extension.format({
+        [PerMessageDeflate.extensionName]: [deflate.params]
+      });
+
+      response.push(`Sec-WebSocket-Extensions: ${value}`);
+      ws._extensions = extensions;
+    }
+
+    // Listeners may inspect or change the response lines.
+    this.emit('headers', response, req);
+
+    socket.write(response.join('\r\n') + '\r\n\r\n');
+    socket.removeListener('error', destroySocket);
+
+    ws.setSocket(socket, head, {
+      allowSynchronousEvents: this.options.allowSynchronousEvents,
+      maxBufferedChunks: this.options.maxBufferedChunks,
+      maxFragments: this.options.maxFragments,
+      maxPayload: this.options.maxPayload,
+      skipUTF8Validation: this.options.skipUTF8Validation
+    });
+
+    if (this.clients) {
+      const clients = this.clients;
+
+      clients.add(ws);
+      ws.on('close', () => {
+        clients.delete(ws);
+
+        if (this._closeWhenEmpty && clients.size === 0) {
+          process.nextTick(markClosed, this);
+        }
+      });
+    }
+
+    cb(ws, req);
+  }
+}
+
+module.exports = WebSocketServer;
+
+/**
+ * Request handler of the internal HTTP server: plain HTTP requests get a 426.
+ *
+ * @param {http.IncomingMessage} req The request
+ * @param {http.ServerResponse} res The response
+ * @private
+ */
+function answerUpgradeRequired(req, res) {
+  const text = http.STATUS_CODES[426];
+
+  res.writeHead(426, {
+    'Content-Length': text.length,
+    'Content-Type': 'text/plain'
+  });
+  res.end(text);
+}
+
+/**
+ * Adds a set of listeners to an emitter.
+ *
+ * @param {EventEmitter} emitter The emitter
+ * @param {Object.<String, Function>} listeners Listener by event name
+ * @return {Function} Removes exactly the listeners that were added
+ * @private
+ */
+function attachListeners(emitter, listeners) {
+  const events = Object.keys(listeners);
+
+  for (const event of events) emitter.on(event, listeners[event]);
+
+  return () => {
+    for (const event of events) {
+      emitter.removeListener(event, listeners[event]);
+    }
+  };
+}
+
+/**
+ * Moves a server to the CLOSED state and emits `'close'`.
+ *
+ * @param {WebSocketServer} server The server
+ * @private
+ */
+function markClosed(server) {
+  server._state = CLOSED;
+  server.emit('close');
+}
+
+/**
+ * `'error'` listener kept on a socket while its handshake is pending.
+ *
+ * @private
+ */
+function destroySocket() {
+  this.destroy();
+}
+
+/**
+ * Ends a socket with an HTTP error response.
+ *
+ * @param {Duplex} socket The socket of the upgrade request
+ * @param {Number} status The HTTP status code
+ * @param {String} [body] The response body; the status text if empty
+ * @param {Object} [extraHeaders] Additional response headers
+ * @private
+ */
+function writeRejection(socket, status, body, extraHeaders) {
+  const reason = http.STATUS_CODES[status];
+  const text = body || reason;
+  const fields = Object.assign(
+    {
+      Connection: 'close',
+      'Content-Type': 'text/html',
+      'Content-Length': Buffer.byteLength(text)
+    },
+    extraHeaders
+  );
+
+  let head = `HTTP/1.1 ${status} ${reason}\r\n`;
+
+  for (const name of Object.keys(fields)) {
+    head += `${name}: ${fields[name]}\r\n`;
+  }
+
+  // Writing may fail if the socket was already ended by user code; the
+  // `'error'` listener then destroys it, and `'finish'` does otherwise.
+  socket.once('finish', socket.destroy);
+  socket.end(head + '\r\n' + text);
+}
+
+/**
+ * Fails a handshake. If the server has `'wsClientError'` listeners the socket
+ * is handed to them, otherwise an error response is written.
+ *
+ * @param {WebSocketServer} server The server
+ * @param {http.IncomingMessage} req The upgrade request
+ * @param {Duplex} socket The socket of the upgrade request
+ * @param {Number} status The HTTP status code
+ * @param {String} message Describes the problem (the response body)
+ * @param {Object} [extraHeaders] Additional response headers
+ * @private
+ */
+function refuse(server, req, socket, status, message, extraHeaders) {
+  if (server.listenerCount('wsClientError') === 0) {
+    writeRejection(socket, status, message, extraHeaders);
+    return;
+  }
+
+  const err = new Error(message);
+
+  Error.captureStackTrace(err, refuse);
+  server.emit('wsClientError', err, socket, req);
+}

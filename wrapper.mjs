@@ -1,0 +1,15 @@
+// ESM entry point: ws's named exports, with WebSocket as the default.
+import WebSocket from './index.js';
+
+export const {
+  createWebSocketStream,
+  extension,
+  PerMessageDeflate,
+  Receiver,
+  Sender,
+  subprotocol,
+  WebSocketServer
+} = WebSocket;
+
+export { WebSocket };
+export default WebSocket;
