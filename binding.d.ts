@@ -9,12 +9,25 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Compresses one direction's messages. */
+/**
+ * Compresses one direction's messages. The compressor sits behind a
+ * mutex so a large message can be compressed on the libuv thread pool;
+ * the Sender never runs two compressions of one connection at once, so
+ * the lock is never contended.
+ */
 export declare class NativeDeflate {
   /** `level` is zlib's 0..=9 (-1 means the default, 6). */
   constructor(level: number, windowBits: number, noContextTakeover: boolean)
-  /** Compresses a fragment; with `fin`, the sync-flush tail is removed. */
+  /**
+   * Compresses a fragment in the calling thread; with `fin`, the
+   * sync-flush tail is removed.
+   */
   compress(data: Buffer, fin: boolean): Buffer
+  /**
+   * Compresses a fragment on the libuv thread pool; resolves to the
+   * compressed bytes. `data` must not change until then.
+   */
+  compressAsync(data: Buffer, fin: boolean): Promise<unknown>
 }
 
 /** Decompresses one direction's messages. */

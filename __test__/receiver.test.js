@@ -230,3 +230,42 @@ test('many small frames in one chunk (more than one batch of records)', async ()
   assert.strictEqual(seen.length, n);
   assert.ok(seen.every((e) => e[0] === 'message' && e[1] === EMPTY_BUFFER));
 });
+
+test('large messages compress off the event loop and keep their order', async () => {
+  const WebSocket = require('..');
+  const wss = new WebSocket.WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate: { threshold: 0 }
+  });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const big = Buffer.alloc(3 << 20, 'wsrs compresses large payloads on the thread pool. ');
+
+  const received = new Promise((resolve, reject) => {
+    wss.once('connection', (ws) => {
+      const got = [];
+      ws.on('message', (data) => {
+        got.push(data.length);
+        if (got.length === 3) resolve(got);
+      });
+      ws.on('error', reject);
+    });
+  });
+
+  const ws = new WebSocket(`ws://127.0.0.1:${wss.address().port}`);
+  await new Promise((resolve) => ws.once('open', resolve));
+
+  let calledBack = false;
+  ws.send(big, { compress: true }, () => {
+    calledBack = true;
+  });
+  ws.send('small after big', { compress: true });
+  ws.send(Buffer.alloc(10), { compress: true });
+  // The big message is still being compressed: later sends wait behind it.
+  assert.strictEqual(calledBack, false);
+  assert.ok(ws.bufferedAmount >= big.length, `bufferedAmount ${ws.bufferedAmount}`);
+
+  assert.deepStrictEqual(await received, [big.length, 15, 10]);
+  ws.close();
+  await new Promise((resolve) => wss.close(resolve));
+});

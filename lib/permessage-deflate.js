@@ -9,8 +9,13 @@ const DEFAULT_WINDOW_BITS = 15;
 const DEFAULT_LEVEL = -1;
 const DEFAULT_CHUNK_SIZE = 16 * 1024;
 
-// ws bounds concurrent zlib jobs process-wide; the limit is kept for code
-// that relies on its ordering, although the Rust codec runs in-thread.
+// Messages at least this large are compressed on the libuv thread pool so
+// the event loop stays free; smaller ones in the calling thread, where the
+// round trip to the pool would cost more than the work.
+const ASYNC_COMPRESS_SIZE = 256 * 1024;
+
+// ws bounds concurrent compression jobs process-wide; so does wsrs, for the
+// jobs that go to the thread pool.
 let limiter;
 
 /**
@@ -116,7 +121,19 @@ class PerMessageDeflate {
    */
   cleanup() {
     this._inflate = null;
+
+    const deflate = this._deflate;
+
     this._deflate = null;
+
+    if (deflate && deflate.pending) {
+      const callback = deflate.pending;
+
+      deflate.pending = null;
+      callback(
+        new Error('The deflate stream was closed while data was being processed')
+      );
+    }
   }
 
   /**
@@ -276,10 +293,34 @@ class PerMessageDeflate {
    */
   compress(data, fin, callback) {
     limiter.add((done) => {
-      const result = this._compressSync(data, fin);
+      const input = typeof data === 'string' ? Buffer.from(data) : data;
 
-      done();
-      callback(null, result);
+      if (input.length < ASYNC_COMPRESS_SIZE) {
+        const result = this._deflater().engine.compress(input, fin);
+
+        done();
+        callback(null, result);
+        return;
+      }
+
+      const deflate = this._deflater();
+
+      deflate.pending = callback;
+      deflate.engine.compressAsync(input, fin).then(
+        (result) => {
+          done();
+          // After cleanup() the callback has already had its error.
+          if (deflate.pending !== callback) return;
+          deflate.pending = null;
+          callback(null, result);
+        },
+        (err) => {
+          done();
+          if (deflate.pending !== callback) return;
+          deflate.pending = null;
+          callback(err);
+        }
+      );
     });
   }
 
@@ -327,14 +368,12 @@ class PerMessageDeflate {
   }
 
   /**
-   * Deflates synchronously.
+   * The compressor for our side, created on first use.
    *
-   * @param {(Buffer|String)} data Data to compress
-   * @param {Boolean} fin Whether this is the last fragment
-   * @return {Buffer} The compressed data
+   * @return {Object} `{ engine, pending, _level, _chunkSize }`
    * @private
    */
-  _compressSync(data, fin) {
+  _deflater() {
     if (!this._deflate) {
       const { bits, reset } = this._side(this._isServer ? 'server' : 'client');
       const zlibOptions = this._options.zlibDeflateOptions || {};
@@ -343,13 +382,13 @@ class PerMessageDeflate {
 
       this._deflate = {
         engine: new NativeDeflate(level, bits, reset),
+        pending: null,
         _level: level,
         _chunkSize: zlibOptions.chunkSize || DEFAULT_CHUNK_SIZE
       };
     }
 
-    const input = typeof data === 'string' ? Buffer.from(data) : data;
-    return this._deflate.engine.compress(input, fin);
+    return this._deflate;
   }
 }
 

@@ -2,16 +2,47 @@
 //! `lib/permessage-deflate.js` (the Sender's compression, and the public
 //! `compress`/`decompress` methods).
 
-use napi::bindgen_prelude::{Buffer, BufferSlice};
-use napi::{Error, Result, Status};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
+use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 use crate::protocol::deflate::{Deflater, InflateError, Inflater};
 
-/// Compresses one direction's messages.
+/// Compresses one direction's messages. The compressor sits behind a
+/// mutex so a large message can be compressed on the libuv thread pool;
+/// the Sender never runs two compressions of one connection at once, so
+/// the lock is never contended.
 #[napi]
 pub struct NativeDeflate {
-    inner: Deflater,
+    inner: Arc<Mutex<Deflater>>,
+}
+
+/// Runs one compression on the libuv thread pool.
+pub struct CompressTask {
+    deflater: Arc<Mutex<Deflater>>,
+    data: Buffer,
+    fin: bool,
+}
+
+impl Task for CompressTask {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    fn compute(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut deflater = self
+            .deflater
+            .lock()
+            .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
+        deflater.compress(&self.data, self.fin, &mut out);
+        Ok(out)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Vec<u8>) -> Result<Buffer> {
+        Ok(Buffer::from(output))
+    }
 }
 
 #[napi]
@@ -24,17 +55,34 @@ impl NativeDeflate {
         } else {
             6
         };
+        let deflater = Deflater::new(level, window_bits.clamp(8, 15) as u8, no_context_takeover);
         Self {
-            inner: Deflater::new(level, window_bits.clamp(8, 15) as u8, no_context_takeover),
+            inner: Arc::new(Mutex::new(deflater)),
         }
     }
 
-    /// Compresses a fragment; with `fin`, the sync-flush tail is removed.
+    /// Compresses a fragment in the calling thread; with `fin`, the
+    /// sync-flush tail is removed.
     #[napi(catch_unwind)]
-    pub fn compress(&mut self, data: BufferSlice, fin: bool) -> Buffer {
+    pub fn compress(&mut self, data: BufferSlice, fin: bool) -> Result<Buffer> {
         let mut out = Vec::new();
-        self.inner.compress(&data, fin, &mut out);
-        Buffer::from(out)
+        let mut deflater = self
+            .inner
+            .lock()
+            .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
+        deflater.compress(&data, fin, &mut out);
+        Ok(Buffer::from(out))
+    }
+
+    /// Compresses a fragment on the libuv thread pool; resolves to the
+    /// compressed bytes. `data` must not change until then.
+    #[napi]
+    pub fn compress_async(&self, data: Buffer, fin: bool) -> AsyncTask<CompressTask> {
+        AsyncTask::new(CompressTask {
+            deflater: Arc::clone(&self.inner),
+            data,
+            fin,
+        })
     }
 }
 
