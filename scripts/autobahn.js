@@ -1,0 +1,382 @@
+'use strict';
+
+// `npm run test:autobahn`: the Autobahn TestSuite cases (run by kosoku, a
+// Python 3 port) against a wsrs server and a wsrs client, on 127.0.0.1.
+//
+//   node scripts/autobahn.js [--mode server|client|both] [--include 1.*]...
+//                            [--update-expected] [--keep-reports DIR]
+//
+// It installs kosoku==0.1.0 into .venv/autobahn (ignored by git), applies
+// ../shared/tools/kosoku-fix.py, runs the cases, and compares the results
+// with autobahn/expected-<mode>.json (case id -> behaviour). It fails on any
+// FAILED or ERROR case and on any case that got worse than expected.
+
+const { spawn, spawnSync, fork } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const venv = path.join(root, '.venv', 'autobahn');
+const python = path.join(venv, 'bin', 'python');
+const kosoku = path.join(venv, 'bin', 'kosoku');
+const fixScript = path.join(root, '..', 'shared', 'tools', 'kosoku-fix.py');
+const MODE_LIMIT_MS = 20 * 60 * 1000;
+
+// How good a behaviour is; a case may not move to a higher rank.
+const RANK = {
+  OK: 0,
+  INFORMATIONAL: 0,
+  'NON-STRICT': 1,
+  UNIMPLEMENTED: 2,
+  FAILED: 3,
+  ERROR: 3,
+  MISSING: 3
+};
+
+/**
+ * Parses the command line.
+ *
+ * @return {Object} The options
+ */
+function parseArgs() {
+  const args = process.argv.slice(2);
+  const options = { mode: 'both', include: [], update: false, keep: null };
+
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--mode') options.mode = args[++i];
+    else if (a === '--include' || a === '-i') options.include.push(args[++i]);
+    else if (a === '--update-expected') options.update = true;
+    else if (a === '--keep-reports') options.keep = args[++i];
+    else throw new Error(`unknown argument: ${a}`);
+  }
+
+  if (!['server', 'client', 'both'].includes(options.mode)) {
+    throw new Error(`--mode must be server, client or both, not ${options.mode}`);
+  }
+
+  return options;
+}
+
+/**
+ * Runs a command to completion, throwing if it fails.
+ *
+ * @param {String} file The program
+ * @param {String[]} args Its arguments
+ */
+function must(file, args) {
+  const r = spawnSync(file, args, { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status})`);
+}
+
+/**
+ * Creates the virtual environment with kosoku and the fix, once.
+ */
+function ensureKosoku() {
+  if (!fs.existsSync(kosoku)) {
+    console.log('autobahn: installing kosoku==0.1.0 into .venv/autobahn');
+    must('python3', ['-m', 'venv', venv]);
+    must(python, ['-m', 'pip', 'install', '--quiet', 'kosoku==0.1.0']);
+  }
+
+  const check = spawnSync(python, [fixScript, '--check'], { encoding: 'utf8' });
+  if (check.status !== 0) must(python, [fixScript]);
+}
+
+/**
+ * A free TCP port on 127.0.0.1.
+ *
+ * @return {Promise<Number>} The port
+ */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Runs a child to completion, bounded in time.
+ *
+ * @param {ChildProcess} child The child
+ * @param {String} what Its name, for errors
+ * @return {Promise<Number>} Its exit code
+ */
+function finished(child, what) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not finish within ${MODE_LIMIT_MS / 60000} minutes`));
+    }, MODE_LIMIT_MS);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+/**
+ * Server mode: kosoku's fuzzing client drives a wsrs echo server.
+ *
+ * @param {Object} options The options
+ * @param {String} outdir Where the reports go
+ */
+async function runServerMode(options, outdir) {
+  const port = await freePort();
+  const server = fork(path.join(root, 'autobahn', 'echo-server.js'), [String(port)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once('message', resolve);
+    server.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
+  });
+
+  const args = ['-m', 'fuzzingclient', '-p', '2', '-o', outdir];
+  for (const c of options.include) args.push('-i', c);
+  args.push(`127.0.0.1:${port}`);
+
+  const run = spawn(kosoku, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+
+  try {
+    await finished(run, 'kosoku fuzzingclient');
+  } finally {
+    server.kill();
+  }
+}
+
+/**
+ * The suite's case ids with descriptions, in the order `runCase` numbers
+ * them.
+ *
+ * @return {Array<{id: String, description: String}>} The cases
+ */
+function caseList() {
+  const script =
+    'import json\nfrom kosoku.cases import CASES\n' +
+    'print(json.dumps([{"id": k, "description": v.DESCRIPTION} for k, v in CASES.items()]))';
+  const r = spawnSync(python, ['-c', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) throw new Error(`could not list the cases: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * The permessage-deflate options a 13.x case wants the client to offer:
+ * its description names the offers as (requestNoContextTakeover,
+ * requestMaxWindowBits) pairs. The client makes one offer: the first.
+ *
+ * @param {String} description The case's description
+ * @return {(Object|Boolean)} The client's `perMessageDeflate` option
+ */
+function deflateOffer(description) {
+  const m = /client offers \(requestNoContextTakeover, requestMaxWindowBits\): \[\((True|False), (\d+)\)/.exec(
+    description
+  );
+  if (!m) return true;
+
+  const options = {};
+  if (m[1] === 'True') options.clientNoContextTakeover = true;
+  if (m[2] !== '0') options.clientMaxWindowBits = Number(m[2]);
+  return options;
+}
+
+/**
+ * Opens one connection to the fuzzing server and waits for it to close.
+ *
+ * @param {String} url The URL
+ * @param {Object} [wsOptions] Client options
+ * @param {Function} [onMessage] Message handler
+ * @return {Promise<Buffer[]>} The messages received
+ */
+function visit(url, wsOptions, onMessage) {
+  const WebSocket = require('..');
+
+  return new Promise((resolve) => {
+    const messages = [];
+    const ws = new WebSocket(url, wsOptions);
+    const timer = setTimeout(() => ws.terminate(), 120000);
+
+    ws.on('message', (data, isBinary) => {
+      messages.push(data);
+      if (onMessage) onMessage(ws, data, isBinary);
+    });
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      clearTimeout(timer);
+      resolve(messages);
+    });
+  });
+}
+
+/**
+ * Client mode: a wsrs client runs every case against kosoku's fuzzing
+ * server, echoing each message.
+ *
+ * @param {Object} options The options
+ * @param {String} outdir Where the reports go
+ */
+async function runClientMode(options, outdir) {
+  const port = await freePort();
+  const args = ['-m', 'fuzzingserver', '-o', outdir];
+  for (const c of options.include) args.push('-i', c);
+  args.push(`127.0.0.1:${port}`);
+
+  const server = spawn(kosoku, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+  const done = finished(server, 'kosoku fuzzingserver');
+
+  await new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error('kosoku did not start')), 30000);
+    server.stderr.on('data', (chunk) => {
+      process.stderr.write(chunk);
+      seen += chunk;
+      if (seen.includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+
+  const base = `ws://127.0.0.1:${port}`;
+  const [count] = await visit(`${base}/getCaseCount`);
+  const total = Number(count);
+  const all = caseList();
+  const selected = new Set(
+    options.include.length === 0
+      ? all.map((c) => c.id)
+      : all
+          .map((c) => c.id)
+          .filter((id) =>
+            options.include.some((p) =>
+              new RegExp(`^${p.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`).test(id)
+            )
+          )
+  );
+  const cases = all.filter((c) => selected.has(c.id));
+
+  if (cases.length !== total) {
+    throw new Error(`kosoku serves ${total} cases, the local index selects ${cases.length}`);
+  }
+
+  for (let n = 1; n <= total; n++) {
+    const c = cases[n - 1];
+    if (n % 50 === 1 || n === total) console.log(`autobahn: client case ${n}/${total} (${c.id})`);
+    await visit(
+      `${base}/runCase?case=${n}&agent=wsrs`,
+      { perMessageDeflate: deflateOffer(c.description) },
+      (ws, data, isBinary) => ws.send(data, { binary: isBinary })
+    );
+  }
+
+  await visit(`${base}/updateReports?agent=wsrs`);
+  await done;
+}
+
+/**
+ * Reads the case results from a report directory.
+ *
+ * @param {String} outdir The report directory
+ * @return {Object} Case id -> behaviour
+ */
+function readResults(outdir) {
+  const index = JSON.parse(fs.readFileSync(path.join(outdir, 'index.json'), 'utf8'));
+  const agent = Object.keys(index)[0];
+  const results = {};
+
+  for (const [id, r] of Object.entries(index[agent])) {
+    results[id] =
+      r.behaviorClose === 'FAILED' && r.behavior === 'OK' ? 'FAILED' : r.behavior;
+  }
+
+  return results;
+}
+
+/**
+ * Compares results with the expected ones and prints a summary.
+ *
+ * @param {String} mode `server` or `client`
+ * @param {Object} results Case id -> behaviour
+ * @param {Object} options The options
+ * @return {String[]} The problems found
+ */
+function compare(mode, results, options) {
+  const file = path.join(root, 'autobahn', `expected-${mode}.json`);
+  const expected = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  const tally = {};
+  const problems = [];
+
+  for (const [id, behavior] of Object.entries(results)) {
+    tally[behavior] = (tally[behavior] || 0) + 1;
+    if (behavior === 'FAILED' || behavior === 'ERROR') {
+      problems.push(`${mode} ${id}: ${behavior}`);
+    } else if (expected[id] !== undefined && RANK[behavior] > RANK[expected[id]]) {
+      problems.push(`${mode} ${id}: ${behavior}, expected ${expected[id]}`);
+    }
+  }
+
+  if (options.include.length === 0) {
+    for (const id of Object.keys(expected)) {
+      if (results[id] === undefined) problems.push(`${mode} ${id}: missing`);
+    }
+  }
+
+  const summary = Object.entries(tally)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  console.log(`autobahn ${mode}: ${Object.keys(results).length} cases: ${summary}`);
+
+  if (options.update && options.include.length === 0) {
+    const sorted = {};
+    for (const id of Object.keys(results)) sorted[id] = results[id];
+    fs.writeFileSync(file, JSON.stringify(sorted, null, 1) + '\n');
+    console.log(`autobahn ${mode}: wrote ${path.relative(root, file)}`);
+  }
+
+  return problems;
+}
+
+/**
+ * Runs the selected modes.
+ */
+async function main() {
+  const options = parseArgs();
+  ensureKosoku();
+
+  const reports = options.keep || fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-autobahn-'));
+  const modes = options.mode === 'both' ? ['server', 'client'] : [options.mode];
+  const problems = [];
+
+  try {
+    for (const mode of modes) {
+      const outdir = path.join(reports, mode === 'server' ? 'servers' : 'clients');
+      const started = Date.now();
+
+      if (mode === 'server') await runServerMode(options, outdir);
+      else await runClientMode(options, outdir);
+
+      console.log(`autobahn ${mode}: ran in ${Math.round((Date.now() - started) / 1000)} s`);
+      problems.push(...compare(mode, readResults(outdir), options));
+    }
+  } finally {
+    if (!options.keep) fs.rmSync(reports, { recursive: true, force: true });
+  }
+
+  if (problems.length) {
+    console.error(`autobahn: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log('autobahn: no case failed or got worse');
+  }
+}
+
+main().catch((err) => {
+  console.error(`autobahn: ${err.message}`);
+  process.exitCode = 1;
+});
