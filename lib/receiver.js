@@ -144,9 +144,14 @@ class Receiver extends Writable {
     }
 
     let result;
+    let corked = null;
 
     try {
       let n = parser.feed(chunk, tape);
+
+      // Several events in one chunk: whatever the handlers send in reply
+      // (echoes, pongs) leaves in one write when the batch is done.
+      if (n > 1 && !deferring) corked = this._corkSocket();
 
       for (;;) {
         result = deferring
@@ -157,6 +162,7 @@ class Receiver extends Writable {
       }
     } finally {
       if (ownsShared) sharedTapeBusy = false;
+      if (corked !== null) corked.uncork();
     }
 
     if (deferring && this._deferred.length) {
@@ -175,6 +181,24 @@ class Receiver extends Writable {
     } else {
       cb();
     }
+  }
+
+  /**
+   * Corks the socket of the WebSocket this receiver belongs to.
+   *
+   * @return {(Duplex|null)} The corked socket, or `null`
+   * @private
+   */
+  _corkSocket() {
+    const ws = this[kWebSocket];
+    const socket = ws && ws._socket;
+
+    if (!socket || typeof socket.cork !== 'function' || socket.destroyed) {
+      return null;
+    }
+
+    socket.cork();
+    return socket;
   }
 
   /**
