@@ -10,7 +10,7 @@ const {
   kStatusCode,
   kWebSocket
 } = require('./constants');
-const { concat, toArrayBuffer } = require('./buffer-util');
+const { toArrayBuffer } = require('./buffer-util');
 
 // ws's receiver states, kept for code that reads `_state`. The Rust parser
 // never waits on zlib, so only GET_INFO and DEFER_EVENT are ever used.
@@ -77,6 +77,8 @@ class Receiver extends Writable {
     this._concluded = false;
     this._errored = false;
     this._deferred = [];
+    this._owned = undefined;
+    this._fragments = undefined;
     this._state = GET_INFO;
   }
 
@@ -212,8 +214,8 @@ class Receiver extends Writable {
    * @private
    */
   _dispatch(chunk, tape, n) {
-    let owned;
-    let fragments;
+    this._owned = undefined;
+    this._fragments = undefined;
 
     for (let i = 0; i < n; i++) {
       const at = i * 4;
@@ -222,35 +224,12 @@ class Receiver extends Writable {
 
       if (type === ERROR) return this._error();
 
-      let data;
-
-      if (kind & OWNED) {
-        if (owned === undefined) owned = this._parser.takeOwned();
-        data = owned[tape[at + 1]];
-        if (data.length === 0) data = EMPTY_BUFFER;
-      } else {
-        const start = tape[at + 1];
-        const end = tape[at + 2];
-
-        data =
-          start === end
-            ? EMPTY_BUFFER
-            : chunk.subarray(start, end);
-      }
+      const data = this._payload(chunk, tape, at, kind);
 
       if (type === TEXT) {
         this.emit('message', data, false);
       } else if (type === BINARY) {
-        let ends;
-
-        if (tape[at + 3] !== 0) {
-          if (fragments === undefined) {
-            fragments = this._parser.takeFragments();
-          }
-          ends = fragments[tape[at + 3] - 1];
-        }
-
-        this.emit('message', this._convert(data, ends), true);
+        this.emit('message', this._convert(data, this._fragmentEnds(tape, at)), true);
       } else if (type === PING) {
         this.emit('ping', data);
       } else if (type === PONG) {
@@ -275,8 +254,8 @@ class Receiver extends Writable {
    * @private
    */
   _collect(chunk, tape, n) {
-    let owned;
-    let fragments;
+    this._owned = undefined;
+    this._fragments = undefined;
 
     for (let i = 0; i < n; i++) {
       const at = i * 4;
@@ -288,30 +267,55 @@ class Receiver extends Writable {
         return true;
       }
 
-      let data;
-
-      if (kind & OWNED) {
-        if (owned === undefined) owned = this._parser.takeOwned();
-        data = owned[tape[at + 1]];
-        if (data.length === 0) data = EMPTY_BUFFER;
-      } else {
-        const start = tape[at + 1];
-        const end = tape[at + 2];
-        data = start === end ? EMPTY_BUFFER : chunk.subarray(start, end);
-      }
-
-      let extra = tape[at + 3];
-
-      if (type === BINARY && extra !== 0) {
-        if (fragments === undefined) fragments = this._parser.takeFragments();
-        extra = fragments[extra - 1];
-      }
+      const data = this._payload(chunk, tape, at, kind);
+      const extra = type === BINARY ? this._fragmentEnds(tape, at) : tape[at + 3];
 
       this._deferred.push({ type, data, extra });
       if (type === CLOSE) return true;
     }
 
     return undefined;
+  }
+
+  /**
+   * The payload a record names: a slice of the chunk, or an owned Buffer
+   * of the current batch.
+   *
+   * @param {Buffer} chunk The chunk the records refer to
+   * @param {Uint32Array} tape The records
+   * @param {Number} at Where the record starts
+   * @param {Number} kind The record's kind word
+   * @return {Buffer} The payload (`EMPTY_BUFFER` when empty)
+   * @private
+   */
+  _payload(chunk, tape, at, kind) {
+    if (kind & OWNED) {
+      if (this._owned === undefined) this._owned = this._parser.takeOwned();
+      const data = this._owned[tape[at + 1]];
+      return data.length === 0 ? EMPTY_BUFFER : data;
+    }
+
+    const start = tape[at + 1];
+    const end = tape[at + 2];
+
+    return start === end ? EMPTY_BUFFER : chunk.subarray(start, end);
+  }
+
+  /**
+   * Where each fragment of a binary message ends, for messages of more
+   * than one fragment.
+   *
+   * @param {Uint32Array} tape The records
+   * @param {Number} at Where the record starts
+   * @return {(Number[]|undefined)} The ends, or `undefined`
+   * @private
+   */
+  _fragmentEnds(tape, at) {
+    const index = tape[at + 3];
+
+    if (index === 0) return undefined;
+    if (this._fragments === undefined) this._fragments = this._parser.takeFragments();
+    return this._fragments[index - 1];
   }
 
   /**
@@ -349,8 +353,7 @@ class Receiver extends Writable {
       if (event.type === TEXT) {
         this.emit('message', event.data, false);
       } else if (event.type === BINARY) {
-        const ends = typeof event.extra === 'number' ? undefined : event.extra;
-        this.emit('message', this._convert(event.data, ends), true);
+        this.emit('message', this._convert(event.data, event.extra), true);
       } else {
         this.emit(event.type === PING ? 'ping' : 'pong', event.data);
       }
@@ -372,7 +375,7 @@ class Receiver extends Writable {
     const type = this._binaryType;
 
     if (type === 'nodebuffer') return data;
-    if (type === 'arraybuffer') return toArrayBuffer(concat([data], data.length));
+    if (type === 'arraybuffer') return toArrayBuffer(data);
 
     let parts;
 
