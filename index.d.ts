@@ -12,7 +12,8 @@ import {
   ClientRequest,
   IncomingMessage,
   OutgoingHttpHeaders,
-  Server as HttpServer
+  Server as HttpServer,
+  ServerResponse
 } from 'http';
 import {
   RequestOptions as HttpsRequestOptions,
@@ -199,14 +200,48 @@ declare class WebSocket extends EventEmitter {
    * @param options How to frame it.
    * @param callback Called once the data is written, with an error if it
    *     could not be (including when the connection is no longer open).
+   * @returns wsrs: `false` once `bufferedAmount` has reached the
+   *     `sendHighWaterMark` option (16 KiB by default; a `'drain'` event
+   *     follows when it falls back under), or when the connection is not
+   *     open; `true` otherwise. (ws returns `undefined`.)
    * @throws {Error} While the connection is still being established.
    */
-  send(data: WebSocket.SendData, callback?: WebSocket.WriteCallback): void;
+  send(data: WebSocket.SendData, callback?: WebSocket.WriteCallback): boolean;
   send(
     data: WebSocket.SendData,
     options: WebSocket.SendOptions,
     callback?: WebSocket.WriteCallback
-  ): void;
+  ): boolean;
+
+  /**
+   * wsrs: subscribes this connection to a topic of the `WebSocketServer`
+   * that accepted it; see `WebSocketServer#publish()`. A closed connection
+   * leaves all its topics.
+   *
+   * @returns `true` if newly subscribed; `false` if it already was, or if
+   *     the connection is not open.
+   * @throws {Error} On a client connection.
+   * @throws {TypeError} If `topic` is not a string.
+   */
+  subscribe(topic: string): boolean;
+
+  /**
+   * wsrs: unsubscribes from a topic.
+   *
+   * @returns Whether it was subscribed.
+   * @throws {Error} On a client connection.
+   */
+  unsubscribe(topic: string): boolean;
+
+  /**
+   * wsrs: whether this connection is subscribed to a topic.
+   *
+   * @throws {Error} On a client connection.
+   */
+  isSubscribed(topic: string): boolean;
+
+  /** wsrs: the topics this connection is subscribed to (a new array). */
+  readonly topics: string[];
 
   /**
    * Registers a listener in the manner of `EventTarget`. Only `'open'`,
@@ -407,6 +442,11 @@ declare namespace WebSocket {
     message: [data: RawData, isBinary: boolean];
     /** The opening handshake succeeded. */
     open: [];
+    /**
+     * wsrs: `bufferedAmount` fell back under `sendHighWaterMark` after a
+     * `send()` returned `false` (or a broadcast went over the mark).
+     */
+    drain: [];
     /** A ping arrived (a pong was already sent unless `autoPong` is off). */
     ping: [data: Buffer];
     /** A pong arrived. */
@@ -514,9 +554,17 @@ declare namespace WebSocket {
     generateMask?: ((mask: Buffer) => void) | undefined;
     /**
      * Milliseconds the opening handshake may take, counted afresh for each
-     * redirect. No limit by default.
+     * redirect (and, through a proxy, for the CONNECT too). No limit by
+     * default.
      */
     handshakeTimeout?: number | undefined;
+    /** wsrs: ping the server regularly; see `HeartbeatOptions`. */
+    heartbeat?: HeartbeatOptions | undefined;
+    /**
+     * wsrs: close with 1001 after this many milliseconds without a message
+     * in either direction (pings and pongs do not count). Off by default.
+     */
+    idleTimeout?: number | undefined;
     /**
      * Most socket chunks held before they are parsed; 0 disables the
      * limit. Defaults to 1048576.
@@ -532,6 +580,11 @@ declare namespace WebSocket {
      * the limit. Defaults to 104857600 (100 MiB).
      */
     maxPayload?: number | undefined;
+    /**
+     * Automatic pongs that may wait unwritten: the next ping after that
+     * many terminates the connection; 0 disables the limit. Defaults to 60.
+     */
+    maxPendingAutoPongs?: number | undefined;
     /** Most redirects followed. Defaults to 10. */
     maxRedirects?: number | undefined;
     /**
@@ -546,6 +599,23 @@ declare namespace WebSocket {
     perMessageDeflate?: boolean | PerMessageDeflateOptions | undefined;
     /** `Sec-WebSocket-Version` to send: 13 (the default) or 8. */
     protocolVersion?: number | undefined;
+    /**
+     * wsrs: tunnel the connection through an HTTP proxy with `CONNECT`:
+     * `'http://[user:password@]host[:port]'` (credentials are sent as
+     * `Proxy-Authorization: Basic`; `https:` reaches the proxy over TLS),
+     * or `true` to take it from `https_proxy` (wss:), `http_proxy` (ws:) or
+     * `all_proxy`, minus the hosts in `no_proxy` (each variable also in
+     * upper case; lower case wins). An explicit `agent` or
+     * `createConnection` wins over this option. A proxy that refuses the
+     * tunnel fails the connection with an error whose `code` is
+     * `'ERR_WSRS_PROXY_REFUSED'` and whose `statusCode` is the proxy's.
+     */
+    proxy?: string | URL | boolean | undefined;
+    /**
+     * wsrs: the `bufferedAmount` at which `send()` starts returning
+     * `false`. Defaults to 16384.
+     */
+    sendHighWaterMark?: number | undefined;
     /**
      * Skip the UTF-8 check of text messages and close reasons. Only for
      * trusted servers. Defaults to `false`.
@@ -566,6 +636,9 @@ declare namespace WebSocket {
   interface ServerSideOptions {
     autoPong?: boolean | undefined;
     closeTimeout?: number | undefined;
+    heartbeat?: HeartbeatOptions | undefined;
+    idleTimeout?: number | undefined;
+    sendHighWaterMark?: number | undefined;
   }
 
   /** Third argument of `websocket.setSocket()`. */
@@ -618,6 +691,19 @@ declare namespace WebSocket {
      * created sets it). Defaults to 10.
      */
     concurrencyLimit?: number | undefined;
+  }
+
+  /**
+   * wsrs: the `heartbeat` option. A ping goes out every `interval`
+   * milliseconds; a peer that sends nothing at all (no pong, no data)
+   * within `timeout` milliseconds of a ping is terminated. While a
+   * connection is paused (`pause()`) it is neither pinged nor terminated,
+   * since its answer could not be read. The timers do not keep the process
+   * alive.
+   */
+  interface HeartbeatOptions {
+    interval: number;
+    timeout: number;
   }
 
   // ---------------------------------------------------------------------
@@ -692,6 +778,10 @@ declare namespace WebSocket {
     clientTracking?: boolean | undefined;
     /** As the client option of the same name. Defaults to 30000. */
     closeTimeout?: number | undefined;
+    /** wsrs: as the client option of the same name. */
+    heartbeat?: HeartbeatOptions | undefined;
+    /** wsrs: as the client option of the same name. */
+    idleTimeout?: number | undefined;
     /**
      * Picks the subprotocol from those the client offered (in its order).
      * The returned name is sent back; a falsy return sends none. Not
@@ -711,6 +801,8 @@ declare namespace WebSocket {
     maxFragments?: number | undefined;
     /** As the client option of the same name. Defaults to 104857600. */
     maxPayload?: number | undefined;
+    /** As the client option of the same name. Defaults to 60. */
+    maxPendingAutoPongs?: number | undefined;
     /**
      * Attach to no HTTP server: upgrade requests are routed to
      * `handleUpgrade()` by the application.
@@ -733,6 +825,8 @@ declare namespace WebSocket {
     port?: number | undefined;
     /** An HTTP or HTTPS server to take upgrade requests from. */
     server?: HttpServer<Request, any> | HttpsServer<Request, any> | undefined;
+    /** wsrs: as the client option of the same name. Defaults to 16384. */
+    sendHighWaterMark?: number | undefined;
     /** As the client option of the same name. Defaults to `false`. */
     skipUTF8Validation?: boolean | undefined;
     /**
@@ -742,6 +836,19 @@ declare namespace WebSocket {
     verifyClient?: VerifyClient<InstanceType<Request>> | undefined;
     /** The class instantiated for each connection: `WebSocket` or a subclass. */
     WebSocket?: Client | undefined;
+  }
+
+  /** wsrs: what `broadcast()` and `publish()` send: `SendData` but a Blob. */
+  type BroadcastData = Exclude<SendData, Blob> | undefined;
+
+  /** wsrs: options of `broadcast()` and `publish()`. */
+  interface BroadcastOptions<Client extends WebSocketClass = WebSocketClass> {
+    /** Binary or text; by default text only for strings. */
+    binary?: boolean | undefined;
+    /** Compress where permessage-deflate was negotiated. Defaults to `true`. */
+    compress?: boolean | undefined;
+    /** A connection, some connections, or a predicate, to leave out. */
+    except?: Client | Iterable<Client> | ((websocket: Client) => boolean) | undefined;
   }
 
   /** Listener arguments of the events of a `WebSocketServer`. */
@@ -839,6 +946,40 @@ declare namespace WebSocket {
      */
     shouldHandle(request: InstanceType<Request>): boolean;
 
+    /**
+     * wsrs: sends one message to every open connection in `clients`. The
+     * frame is built once and the same bytes go to every connection, each
+     * behind what it already has queued (and after a fragmented message it
+     * is in the middle of). With permessage-deflate, connections that
+     * negotiated `server_no_context_takeover` share one compression (one
+     * per distinct window size and level); the others compress with their
+     * own context, as `send()` does.
+     *
+     * @returns How many connections the message was handed to.
+     * @throws {Error} Without `clientTracking`.
+     * @throws {TypeError} For a `Blob`.
+     */
+    broadcast(
+      data: BroadcastData,
+      options?: BroadcastOptions<InstanceType<Client>>
+    ): number;
+
+    /**
+     * wsrs: sends one message to every open connection subscribed to
+     * `topic` (see `websocket.subscribe()`), framed once as by
+     * `broadcast()`.
+     *
+     * @returns How many subscribers the message was handed to.
+     */
+    publish(
+      topic: string,
+      data: BroadcastData,
+      options?: BroadcastOptions<InstanceType<Client>>
+    ): number;
+
+    /** wsrs: how many connections are subscribed to `topic`. */
+    subscribers(topic: string): number;
+
     on<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
       listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
@@ -896,6 +1037,115 @@ declare namespace WebSocket {
 
   /** The address of a server listening on TCP. */
   type AddressInfo = NetAddressInfo;
+
+  // ---------------------------------------------------------------------
+  // Server-sent events
+
+  /** wsrs: options of `new EventSource()`. */
+  interface EventSourceOptions {
+    /** Extra response headers (they may override the defaults). */
+    headers?: OutgoingHttpHeaders | undefined;
+    /**
+     * Seconds the client waits before reconnecting, sent as the stream's
+     * `retry:` field. Defaults to 5.
+     */
+    retry?: number | undefined;
+    /**
+     * Seconds between keep-alive comments; `false` or 0 sends none.
+     * Defaults to 10.
+     */
+    ping?: number | false | undefined;
+  }
+
+  /** wsrs: options of `eventSource.send()`. */
+  interface EventSourceSendOptions {
+    /** The event type; the client dispatches `'message'` without one. */
+    event?: string | undefined;
+    /** The event id, sent back as `Last-Event-ID` on reconnection. */
+    id?: string | number | undefined;
+  }
+
+  /** wsrs: listener arguments of the events of an `EventSource`. */
+  interface EventSourceEvents {
+    /** The stream is ready (emitted on the tick after construction). */
+    open: [];
+    /** The stream ended, on either side. */
+    close: [];
+    /** The response failed; `'close'` follows. */
+    error: [error: Error];
+  }
+
+  /**
+   * wsrs: the server side of a Server-Sent Events stream (`text/event-stream`),
+   * with faye-websocket's API. Wrap a request for which `isEventSource()` is
+   * true, and its response, then `send()` events.
+   */
+  class EventSource extends EventEmitter {
+    /** Whether a request is a GET that accepts `text/event-stream`. */
+    static isEventSource(request: IncomingMessage): boolean;
+
+    static readonly CONNECTING: 0;
+    static readonly OPEN: 1;
+    static readonly CLOSING: 2;
+    static readonly CLOSED: 3;
+    readonly CONNECTING: 0;
+    readonly OPEN: 1;
+    readonly CLOSING: 2;
+    readonly CLOSED: 3;
+
+    /**
+     * Writes the response head (200, `Content-Type: text/event-stream`,
+     * `Cache-Control: no-cache, no-store`) and the `retry:` field.
+     *
+     * @throws {RangeError} For a bad `retry` or `ping`.
+     */
+    constructor(
+      request: IncomingMessage,
+      response: ServerResponse,
+      options?: EventSourceOptions
+    );
+
+    /** The request's absolute URL. */
+    readonly url: string;
+    /**
+     * The id the client last saw: its `Last-Event-ID` header, else the
+     * `lastEventId` query parameter, else `''`.
+     */
+    readonly lastEventId: string;
+    /** `CONNECTING`, `OPEN`, `CLOSING` or `CLOSED`. */
+    readonly readyState: ReadyState;
+
+    onopen: ((this: EventSource) => void) | null;
+    onclose: ((this: EventSource) => void) | null;
+    onerror: ((this: EventSource, error: Error) => void) | null;
+
+    /**
+     * Sends an event. Line breaks in `data` split it into several `data:`
+     * lines, which the client joins with `\n`.
+     *
+     * @returns `false` if the stream is closed or the response's buffer is
+     *     full (wait for the response's `'drain'`).
+     */
+    send(data: unknown, options?: EventSourceSendOptions): boolean;
+
+    /** Sends a comment, which the client ignores, to keep the line alive. */
+    ping(message?: string): boolean;
+
+    /** Ends the response; `'close'` is emitted once. */
+    close(): void;
+
+    on<E extends keyof EventSourceEvents>(
+      event: E,
+      listener: (this: this, ...args: EventSourceEvents[E]) => void
+    ): this;
+    on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+
+    once<E extends keyof EventSourceEvents>(
+      event: E,
+      listener: (this: this, ...args: EventSourceEvents[E]) => void
+    ): this;
+    once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  }
 
   // ---------------------------------------------------------------------
   // Streams

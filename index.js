@@ -3,6 +3,7 @@
 const WebSocket = require('./lib/websocket');
 
 WebSocket.createWebSocketStream = require('./lib/stream');
+WebSocket.EventSource = require('./lib/eventsource');
 WebSocket.extension = require('./lib/extension');
 WebSocket.PerMessageDeflate = require('./lib/permessage-deflate');
 WebSocket.Receiver = require('./lib/receiver');

@@ -8,6 +8,7 @@ export default WebSocket;
 export { WebSocket };
 
 export import createWebSocketStream = WebSocket.createWebSocketStream;
+export import EventSource = WebSocket.EventSource;
 export import extension = WebSocket.extension;
 export import PerMessageDeflate = WebSocket.PerMessageDeflate;
 export import Receiver = WebSocket.Receiver;
@@ -18,6 +19,8 @@ export import WebSocketServer = WebSocket.WebSocketServer;
 // Types only.
 export import AddressInfo = WebSocket.AddressInfo;
 export import BinaryType = WebSocket.BinaryType;
+export import BroadcastData = WebSocket.BroadcastData;
+export import BroadcastOptions = WebSocket.BroadcastOptions;
 export import ClientOptions = WebSocket.ClientOptions;
 export import CloseEvent = WebSocket.CloseEvent;
 export import Data = WebSocket.Data;
@@ -26,7 +29,11 @@ export import Event = WebSocket.Event;
 export import EventListenerFor = WebSocket.EventListenerFor;
 export import EventListenerOptions = WebSocket.EventListenerOptions;
 export import EventMap = WebSocket.EventMap;
+export import EventSourceEvents = WebSocket.EventSourceEvents;
+export import EventSourceOptions = WebSocket.EventSourceOptions;
+export import EventSourceSendOptions = WebSocket.EventSourceSendOptions;
 export import FinishRequestCallback = WebSocket.FinishRequestCallback;
+export import HeartbeatOptions = WebSocket.HeartbeatOptions;
 export import MessageEvent = WebSocket.MessageEvent;
 export import PerMessageDeflateOptions = WebSocket.PerMessageDeflateOptions;
 export import RawData = WebSocket.RawData;

@@ -3,6 +3,7 @@ import WebSocket from './index.js';
 
 export const {
   createWebSocketStream,
+  EventSource,
   extension,
   PerMessageDeflate,
   Receiver,

@@ -296,10 +296,19 @@ class PerMessageDeflate {
       const input = typeof data === 'string' ? Buffer.from(data) : data;
 
       if (input.length < ASYNC_COMPRESS_SIZE) {
-        const result = this._deflater().engine.compress(input, fin);
+        let result;
+        let error = null;
+
+        // The addon turns an internal panic into an exception; hand it to
+        // the callback like any other failure.
+        try {
+          result = this._deflater().engine.compress(input, fin);
+        } catch (err) {
+          error = err;
+        }
 
         done();
-        callback(null, result);
+        callback(error, result);
         return;
       }
 

@@ -149,18 +149,22 @@ class Receiver extends Writable {
     let corked = null;
 
     try {
-      let n = parser.feed(chunk, tape);
+      let n = feedNative(parser, chunk, tape);
 
       // Several events in one chunk: whatever the handlers send in reply
       // (echoes, pongs) leaves in one write when the batch is done.
       if (n > 1 && !deferring) corked = this._corkSocket();
 
       for (;;) {
+        if (n instanceof Error) {
+          result = this._internalError(n);
+          break;
+        }
         result = deferring
           ? this._collect(chunk, tape, n)
           : this._dispatch(chunk, tape, n);
         if (result !== undefined || n < TAPE_RECORDS) break;
-        n = parser.more(tape);
+        n = moreNative(parser, tape);
       }
     } finally {
       if (ownsShared) sharedTapeBusy = false;
@@ -439,6 +443,26 @@ class Receiver extends Writable {
   }
 
   /**
+   * Builds the error for a failure inside the native parser (a panic that
+   * the addon caught and turned into a JavaScript exception). The parser
+   * is not used again; the connection is failed with 1011.
+   *
+   * @param {Error} cause The exception the addon threw
+   * @return {Error} The error
+   * @private
+   */
+  _internalError(cause) {
+    const err = new Error(`wsrs: internal error in the frame parser: ${cause.message}`);
+
+    Error.captureStackTrace(err, this._internalError);
+    err.code = 'WSRS_ERR_INTERNAL';
+    err.cause = cause;
+    err[kStatusCode] = 1011;
+    this._errored = true;
+    return err;
+  }
+
+  /**
    * Builds an error object, as ws's Receiver does.
    *
    * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
@@ -464,6 +488,51 @@ class Receiver extends Writable {
 }
 
 module.exports = Receiver;
+
+/**
+ * `parser.feed(chunk, tape)`, with an exception from the addon (it turns an
+ * internal panic into one) returned instead of thrown, so that it fails
+ * the connection and never the process. Exceptions from event listeners
+ * are not caught by this: they propagate as in ws.
+ *
+ * @param {NativeParser} parser The parser
+ * @param {Buffer} chunk The chunk
+ * @param {Uint32Array} tape The records
+ * @return {(Number|Error)} How many records, or the exception
+ * @private
+ */
+function feedNative(parser, chunk, tape) {
+  try {
+    return parser.feed(chunk, tape);
+  } catch (err) {
+    return toError(err);
+  }
+}
+
+/**
+ * `parser.more(tape)`, with exceptions returned as in `feedNative()`.
+ *
+ * @param {NativeParser} parser The parser
+ * @param {Uint32Array} tape The records
+ * @return {(Number|Error)} How many records, or the exception
+ * @private
+ */
+function moreNative(parser, tape) {
+  try {
+    return parser.more(tape);
+  } catch (err) {
+    return toError(err);
+  }
+}
+
+/**
+ * @param {*} value Something thrown
+ * @return {Error} It, or an Error describing it
+ * @private
+ */
+function toError(value) {
+  return value instanceof Error ? value : new Error(String(value));
+}
 
 /**
  * Ends a receiver after its close frame, unless it was destroyed meanwhile.

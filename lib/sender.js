@@ -70,6 +70,7 @@ class Sender {
     this._bufferedBytes = 0;
     this._queue = [];
     this._state = DEFAULT;
+    this._held = null;
     this.onerror = NOOP;
     this[kWebSocket] = undefined;
   }
@@ -321,6 +322,74 @@ class Sender {
     } else {
       this.dispatch(payload, this._compress, opts, cb);
     }
+
+    // Messages held back while this fragmented one was in progress follow
+    // its last fragment.
+    if (options.fin && this._held !== null) {
+      const held = this._held;
+
+      this._held = null;
+      for (const job of held) job();
+    }
+  }
+
+  /**
+   * wsrs: runs `job` at the next message boundary: now, unless a
+   * fragmented message is in progress, in which case right after its last
+   * fragment has been handed to `send()`. A data frame must not come
+   * between two fragments of another message.
+   *
+   * @param {Function} job Sends one whole message
+   * @public
+   */
+  afterMessage(job) {
+    if (this._firstFragment) {
+      job();
+    } else if (this._held === null) {
+      this._held = [job];
+    } else {
+      this._held.push(job);
+    }
+  }
+
+  /**
+   * wsrs: writes a frame that was built (and maybe compressed) elsewhere,
+   * such as one message framed once for many sockets. It keeps its place
+   * behind whatever this Sender has queued. Call it at a message boundary
+   * (see `afterMessage()`).
+   *
+   * @param {Buffer[]} list The frame, as `frame()` returns it
+   * @param {Number} byteLength The frame's size, counted in
+   *     `bufferedAmount` while it waits in the queue
+   * @param {Function} [cb] Called once written
+   * @public
+   */
+  sendPrepared(list, byteLength, cb) {
+    if (this._state !== DEFAULT) {
+      this.enqueue([
+        this._writePrepared,
+        list,
+        false,
+        { [kByteLength]: byteLength },
+        cb
+      ]);
+    } else {
+      this.sendFrame(list, cb);
+    }
+  }
+
+  /**
+   * Queue entry point of `sendPrepared()`: the arguments follow the layout
+   * of the other queued calls.
+   *
+   * @param {Buffer[]} list The frame
+   * @param {Boolean} compress Unused
+   * @param {Object} options Unused
+   * @param {Function} [cb] Callback
+   * @private
+   */
+  _writePrepared(list, compress, options, cb) {
+    this.sendFrame(list, cb);
   }
 
   /**
@@ -400,7 +469,13 @@ class Sender {
 
     this._bufferedBytes += options[kByteLength];
     this._state = DEFLATING;
-    pmd.compress(data, options.fin, (_, compressed) => {
+    pmd.compress(data, options.fin, (err, compressed) => {
+      if (err) {
+        // Only an internal failure of the compressor gets here.
+        failAndReport(this, err, cb);
+        return;
+      }
+
       if (this._socket.destroyed) {
         failAll(
           this,

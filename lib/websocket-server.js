@@ -9,6 +9,9 @@ const PerMessageDeflate = require('./permessage-deflate');
 const subprotocol = require('./subprotocol');
 const WebSocket = require('./websocket');
 const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
+const { PreparedMessage, deliver, exclusion } = require('./broadcast');
+const { validateFlowOptions } = require('./flow');
+const { attachToServer, membersOf } = require('./topics');
 
 // Lifecycle of a server, stored in `_state` (the numbers are observable).
 const RUNNING = 0;
@@ -50,18 +53,28 @@ class WebSocketServer extends EventEmitter {
    *     destroyed
    * @param {Function} [options.handleProtocols] Picks the subprotocol out of
    *     the ones offered by the client
+   * @param {Object} [options.heartbeat] wsrs: `{ interval, timeout }` in
+   *     ms; ping each client every `interval` and terminate one that sends
+   *     nothing (no pong, no data) within `timeout` of a ping
    * @param {String} [options.host] Hostname for the internal HTTP server
+   * @param {Number} [options.idleTimeout] wsrs: close a connection with
+   *     1001 after this many ms without a message either way
    * @param {Number} [options.maxBufferedChunks=1048576] Maximum number of
    *     unparsed chunks a receiver may hold
    * @param {Number} [options.maxFragments=131072] Maximum number of fragments
    *     in a single message
    * @param {Number} [options.maxPayload=104857600] Maximum message size in
    *     bytes
+   * @param {Number} [options.maxPendingAutoPongs=60] How many automatic
+   *     pongs may wait unwritten; the next ping terminates the connection
+   *     (0 disables the limit)
    * @param {Boolean} [options.noServer=false] Do not attach to any HTTP server
    * @param {String} [options.path] Only upgrade requests for this pathname
    * @param {(Boolean|Object)} [options.perMessageDeflate=false] Enables and
    *     configures permessage-deflate
    * @param {Number} [options.port] Port of the internal HTTP server
+   * @param {Number} [options.sendHighWaterMark=16384] wsrs: the buffered
+   *     amount in bytes at which `websocket.send()` starts returning `false`
    * @param {(http.Server|https.Server)} [options.server] An existing HTTP/S
    *     server to attach to
    * @param {Boolean} [options.skipUTF8Validation=false] Whether to skip UTF-8
@@ -81,6 +94,7 @@ class WebSocketServer extends EventEmitter {
         maxBufferedChunks: 1048576,
         maxFragments: 131072,
         maxPayload: 104857600,
+        maxPendingAutoPongs: 60,
         skipUTF8Validation: false,
         perMessageDeflate: false,
         handleProtocols: null,
@@ -104,6 +118,8 @@ class WebSocketServer extends EventEmitter {
       (settings.noServer ? 1 : 0);
 
     if (modes !== 1) throw new TypeError(MODE_ERROR);
+
+    validateFlowOptions(settings);
 
     if (settings.port != null) {
       this._server = http.createServer(answerUpgradeRequired);
@@ -200,6 +216,72 @@ class WebSocketServer extends EventEmitter {
     } else {
       process.nextTick(markClosed, this);
     }
+  }
+
+  /**
+   * wsrs: sends one message to every open client (`clients` must be
+   * tracked). The frame is built once and the same bytes are written to
+   * each socket, behind whatever that socket has queued. With
+   * permessage-deflate, the message is compressed once for all the clients
+   * that negotiated `server_no_context_takeover` (once per distinct window
+   * size and level); a client whose server side keeps its compression
+   * context gets it compressed by its own compressor, as `send()` would.
+   *
+   * @param {*} data The message (not a Blob)
+   * @param {Object} [options] Options object
+   * @param {Boolean} [options.binary] Binary or text; by default text only
+   *     for strings
+   * @param {Boolean} [options.compress=true] Compress where negotiated
+   * @param {(WebSocket|Iterable<WebSocket>|Function)} [options.except] A
+   *     client, clients, or a predicate `(ws) => Boolean`, to leave out
+   * @return {Number} How many clients the message was handed to
+   * @throws {Error} Without client tracking
+   * @public
+   */
+  broadcast(data, options) {
+    if (!this.clients) {
+      throw new Error(
+        'broadcast() needs the clients to be tracked (clientTracking: true)'
+      );
+    }
+
+    return sendToAll(this.clients, data, options);
+  }
+
+  /**
+   * wsrs: sends one message to every open client subscribed to `topic`
+   * (see `websocket.subscribe()`), framed once as in `broadcast()`.
+   *
+   * @param {String} topic The topic
+   * @param {*} data The message (not a Blob)
+   * @param {Object} [options] The options of `broadcast()`
+   * @return {Number} How many subscribers the message was handed to
+   * @public
+   */
+  publish(topic, data, options) {
+    const members = membersOf(this, topic);
+
+    if (members === undefined) {
+      // Still check the message, so that a bad one fails the same way with
+      // or without subscribers.
+      new PreparedMessage(data, options); // eslint-disable-line no-new
+      return 0;
+    }
+
+    return sendToAll(members, data, options);
+  }
+
+  /**
+   * wsrs: the number of sockets subscribed to a topic.
+   *
+   * @param {String} topic The topic
+   * @return {Number}
+   * @public
+   */
+  subscribers(topic) {
+    const members = membersOf(this, topic);
+
+    return members === undefined ? 0 : members.size;
   }
 
   /**
@@ -400,6 +482,8 @@ class WebSocketServer extends EventEmitter {
 
     const ws = new this.options.WebSocket(null, undefined, this.options);
 
+    attachToServer(ws, this);
+
     if (protocols.size > 0) {
       const chosen = this.options.handleProtocols
         ? this.options.handleProtocols(protocols, req)
@@ -454,6 +538,27 @@ class WebSocketServer extends EventEmitter {
 }
 
 module.exports = WebSocketServer;
+
+/**
+ * Hands one prepared message to a set of sockets.
+ *
+ * @param {Set<WebSocket>} sockets The candidates
+ * @param {*} data The message
+ * @param {Object} [options] The options of `broadcast()`
+ * @return {Number} How many sockets took it
+ * @private
+ */
+function sendToAll(sockets, data, options) {
+  const message = new PreparedMessage(data, options);
+  const excluded = exclusion(options && options.except);
+  let count = 0;
+
+  for (const ws of sockets) {
+    if (!excluded(ws) && deliver(ws, message)) count++;
+  }
+
+  return count;
+}
 
 /**
  * Request handler of the internal HTTP server: plain HTTP requests get a 426.

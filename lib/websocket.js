@@ -24,6 +24,17 @@ const { EventTarget } = require('./event-target');
 const { isBlob } = require('./validation');
 const { toBuffer } = require('./buffer-util');
 const {
+  afterWrite,
+  initFlow,
+  sendCallback,
+  startFlow,
+  stopFlow,
+  touch,
+  validateFlowOptions
+} = require('./flow');
+const { proxyConnection } = require('./proxy');
+const topics = require('./topics');
+const {
   BINARY_TYPES,
   CLOSE_TIMEOUT,
   EMPTY_BUFFER,
@@ -61,6 +72,7 @@ const CLIENT_DEFAULTS = {
   maxBufferedChunks: 1048576,
   maxFragments: 131072,
   maxPayload: 104857600,
+  maxPendingAutoPongs: 60,
   maxRedirects: 10,
   perMessageDeflate: true,
   protocolVersion: 13,
@@ -113,7 +125,9 @@ class WebSocket extends EventEmitter {
     this._closeTimer = null;
     this._errorEmitted = false;
     this._extensions = {};
+    this._maxPendingAutoPongs = 60;
     this._paused = false;
+    this._pendingAutoPongs = 0;
     this._protocol = '';
     this._readyState = CONNECTING;
     this._receiver = null;
@@ -125,6 +139,8 @@ class WebSocket extends EventEmitter {
       this._isServer = true;
       this._autoPong = options.autoPong;
       this._closeTimeout = options.closeTimeout;
+      this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
+      initFlow(this, options);
       return;
     }
 
@@ -278,6 +294,7 @@ class WebSocket extends EventEmitter {
     socket.on('error', handleSocketError);
 
     this._readyState = OPEN;
+    startFlow(this);
     this.emit('open');
   }
 
@@ -292,6 +309,8 @@ class WebSocket extends EventEmitter {
 
       if (deflate) deflate.cleanup();
       this._receiver.removeAllListeners();
+      stopFlow(this);
+      topics.leaveAll(this);
     }
 
     this._readyState = CLOSED;
@@ -399,6 +418,9 @@ class WebSocket extends EventEmitter {
    * @param {Boolean} [options.fin=true] Whether this is the last fragment
    * @param {Boolean} [options.mask] Whether to mask the payload
    * @param {Function} [cb] Called once the data is written out
+   * @return {Boolean} `false` once the buffered amount has reached the
+   *     `sendHighWaterMark` (wait for `'drain'`), or if the socket is not
+   *     open; `true` otherwise. ws returns `undefined`
    * @public
    */
   send(data, options, cb) {
@@ -413,7 +435,7 @@ class WebSocket extends EventEmitter {
 
     if (this._readyState !== OPEN) {
       rejectAfterClose(this, data, cb);
-      return;
+      return false;
     }
 
     const sendOptions = Object.assign(
@@ -430,7 +452,60 @@ class WebSocket extends EventEmitter {
       sendOptions.compress = false;
     }
 
-    this._sender.send(data || EMPTY_BUFFER, sendOptions, cb);
+    touch(this);
+    this._sender.send(
+      data || EMPTY_BUFFER,
+      sendOptions,
+      sendCallback(this, sizeBound(data), cb)
+    );
+    return afterWrite(this);
+  }
+
+  /**
+   * Subscribe to a topic of the server that accepted this socket (see
+   * `WebSocketServer#publish()`).
+   *
+   * @param {String} topic The topic
+   * @return {Boolean} `true` if newly subscribed, `false` if already
+   *     subscribed or not open
+   * @throws {Error} On a client socket
+   * @public
+   */
+  subscribe(topic) {
+    return topics.subscribe(this, topic);
+  }
+
+  /**
+   * Unsubscribe from a topic.
+   *
+   * @param {String} topic The topic
+   * @return {Boolean} `true` if it was subscribed
+   * @throws {Error} On a client socket
+   * @public
+   */
+  unsubscribe(topic) {
+    return topics.unsubscribe(this, topic);
+  }
+
+  /**
+   * Whether this socket is subscribed to a topic.
+   *
+   * @param {String} topic The topic
+   * @return {Boolean}
+   * @throws {Error} On a client socket
+   * @public
+   */
+  isSubscribed(topic) {
+    return topics.isSubscribed(this, topic);
+  }
+
+  /**
+   * The topics this socket is subscribed to (a new array each time).
+   *
+   * @type {String[]}
+   */
+  get topics() {
+    return topics.topicsOf(this);
   }
 
   /**
@@ -533,6 +608,22 @@ function findAttributeListener(ws, type) {
  */
 function peerIsDone(ws) {
   return ws._closeFrameReceived || ws._receiver._writableState.errorEmitted;
+}
+
+/**
+ * An upper bound of the bytes `send()` will frame for `data`, cheap to
+ * compute (a string's UTF-8 form is at most three bytes per UTF-16 unit).
+ *
+ * @param {*} data The payload given to `send()`
+ * @return {Number}
+ * @private
+ */
+function sizeBound(data) {
+  if (typeof data === 'string') return data.length * 3;
+  if (!data) return 0;
+  if (isBlob(data)) return data.size;
+  if (typeof data.byteLength === 'number') return data.byteLength;
+  return Infinity;
 }
 
 /**
@@ -757,6 +848,10 @@ function openClient(ws, address, protocols, options) {
 
   ws._autoPong = opts.autoPong;
   ws._closeTimeout = opts.closeTimeout;
+  ws._maxPendingAutoPongs = opts.maxPendingAutoPongs | 0;
+
+  validateFlowOptions(opts);
+  initFlow(ws, opts);
 
   if (!SUPPORTED_VERSIONS.includes(opts.protocolVersion)) {
     throw new RangeError(
@@ -799,8 +894,15 @@ function openClient(ws, address, protocols, options) {
   const offered = new Set();
   let deflate;
 
+  // An explicit agent or createConnection wins over the proxy, as in
+  // http.request(); so does a ws+unix: URL.
+  const tunnel =
+    opts.proxy && !ipc && !opts.agent && !opts.createConnection
+      ? proxyConnection(opts.proxy, url, secure, connectSecure)
+      : null;
+
   opts.createConnection =
-    opts.createConnection || (secure ? connectSecure : connectPlain);
+    tunnel || opts.createConnection || (secure ? connectSecure : connectPlain);
   opts.defaultPort = opts.defaultPort || defaultPort;
   opts.port = url.port || defaultPort;
   opts.host =
@@ -922,6 +1024,12 @@ function openClient(ws, address, protocols, options) {
     }
   } else {
     req = ws._req = request(opts);
+  }
+
+  // A request aborted while the proxy is still opening the tunnel.
+  if (tunnel !== null) {
+    req.on('abort', tunnel.cancel);
+    req.on('close', tunnel.cancel);
   }
 
   if (opts.timeout) {
@@ -1163,7 +1271,10 @@ function handleReceiverMessage(data, isBinary) {
 }
 
 /**
- * A ping frame; answered automatically unless `autoPong` is off.
+ * A ping frame; answered automatically unless `autoPong` is off. A peer
+ * that pings without reading the pongs would make them pile up in memory:
+ * once `maxPendingAutoPongs` of them are still unwritten, the next ping
+ * terminates the connection (as in ws 8.23).
  *
  * @param {Buffer} data The payload
  * @private
@@ -1171,7 +1282,22 @@ function handleReceiverMessage(data, isBinary) {
 function handleReceiverPing(data) {
   const ws = this[kWebSocket];
 
-  if (ws._autoPong) ws.pong(data, !ws._isServer, NOOP);
+  if (ws._autoPong) {
+    if (ws._readyState !== OPEN) {
+      ws.pong(data, !ws._isServer, NOOP);
+    } else if (
+      ws._maxPendingAutoPongs > 0 &&
+      ws._pendingAutoPongs >= ws._maxPendingAutoPongs
+    ) {
+      ws.terminate();
+    } else {
+      ws._pendingAutoPongs++;
+      ws.pong(data, !ws._isServer, () => {
+        ws._pendingAutoPongs--;
+      });
+    }
+  }
+
   ws.emit('ping', data);
 }
 
@@ -1268,6 +1394,7 @@ function handleSocketClose() {
   this[kWebSocket] = undefined;
 
   clearTimeout(ws._closeTimer);
+  stopFlow(ws);
 
   const rs = receiver._writableState;
 

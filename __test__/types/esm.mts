@@ -6,6 +6,7 @@ import WebSocket, { WebSocketServer, WebSocket as NamedWebSocket } from 'wsrs';
 import type { RawData } from 'wsrs';
 import EsmWebSocket, {
   createWebSocketStream,
+  EventSource,
   extension,
   PerMessageDeflate,
   Receiver,
@@ -37,6 +38,7 @@ client.on('open', () => {
 });
 
 createWebSocketStream(client, { decodeStrings: false }).destroy();
+const sameEventSource: typeof WebSocket.EventSource = EventSource;
 new Receiver({ isServer: false }).destroy();
 new PerMessageDeflate().offer();
 extension.parse('a').a.length;

@@ -15,6 +15,7 @@ use napi::sys;
 use napi::{Error, JsValue, Result, Status};
 use napi_derive::napi;
 
+use super::probe;
 use crate::protocol::{mask, utf8};
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -139,7 +140,10 @@ unsafe fn mask_impl(
         .ok_or(Throw::Range(
             c"The offset and length are out of range of the buffers",
         ))?;
-    guarded(|| mask::mask_into(src, k, dst))
+    guarded(|| {
+        probe(src);
+        mask::mask_into(src, k, dst)
+    })
 }
 
 /// `unmask(buffer, mask)`
@@ -164,7 +168,10 @@ unsafe fn unmask_impl(
     let buffer = unsafe { view(env, a[0]) }.ok_or(Throw::Type(BAD_VIEW))?;
     let m = unsafe { view(env, a[1]) }.ok_or(Throw::Type(BAD_VIEW))?;
     let k = key(m).ok_or(Throw::Range(c"The mask must be 4 bytes long"))?;
-    guarded(|| mask::apply_mask(buffer, k, 0))
+    guarded(|| {
+        probe(buffer);
+        mask::apply_mask(buffer, k, 0)
+    })
 }
 
 /// `isValidUTF8(buffer)`
@@ -186,7 +193,10 @@ unsafe fn utf8_impl(
         c"The buffer argument must be a Buffer or TypedArray",
     ))?;
     let mut valid = false;
-    guarded(|| valid = utf8::is_valid(bytes))?;
+    guarded(|| {
+        probe(bytes);
+        valid = utf8::is_valid(bytes)
+    })?;
     let mut out = ptr::null_mut();
     // SAFETY: env is live; napi_get_boolean cannot fail for a valid env.
     unsafe { sys::napi_get_boolean(env, valid, &mut out) };
@@ -223,11 +233,20 @@ fn define(env: sys::napi_env, exports: sys::napi_value, name: &CStr, cb: Callbac
     Ok(())
 }
 
-/// Adds the raw helpers to the module's exports.
+/// Adds the raw helpers to the module's exports. (`module_exports` takes
+/// no `catch_unwind`; the body is guarded by hand.)
 #[napi(module_exports)]
 pub fn register_buffer_helpers(exports: Object, env: Env) -> Result<()> {
     let (env, exports) = (env.raw(), exports.raw());
-    define(env, exports, c"mask", mask_cb)?;
-    define(env, exports, c"unmask", unmask_cb)?;
-    define(env, exports, c"isValidUTF8", utf8_cb)
+    catch_unwind(|| {
+        define(env, exports, c"mask", mask_cb)?;
+        define(env, exports, c"unmask", unmask_cb)?;
+        define(env, exports, c"isValidUTF8", utf8_cb)
+    })
+    .unwrap_or_else(|_| {
+        Err(Error::new(
+            Status::GenericFailure,
+            "wsrs: internal error while registering the buffer helpers",
+        ))
+    })
 }

@@ -2,12 +2,14 @@
 //! `lib/permessage-deflate.js` (the Sender's compression, and the public
 //! `compress`/`decompress` methods).
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
+use super::probe;
 use crate::protocol::deflate::{Deflater, InflateError, Inflater};
 
 /// Compresses one direction's messages. The compressor sits behind a
@@ -30,14 +32,27 @@ impl Task for CompressTask {
     type Output = Vec<u8>;
     type JsValue = Buffer;
 
+    // napi-rs runs this on a pool thread without catching panics, and a
+    // panic there would abort the process: catch it here. A panic while
+    // the lock is held poisons it, as in `compress()`, so a compressor in
+    // an unknown state is never used again.
     fn compute(&mut self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut deflater = self
-            .deflater
-            .lock()
-            .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
-        deflater.compress(&self.data, self.fin, &mut out);
-        Ok(out)
+        let (deflater, data, fin) = (&self.deflater, &self.data, self.fin);
+        catch_unwind(AssertUnwindSafe(|| {
+            let mut deflater = deflater
+                .lock()
+                .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
+            let mut out = Vec::new();
+            probe(data);
+            deflater.compress(data, fin, &mut out);
+            Ok(out)
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                Status::GenericFailure,
+                "wsrs: internal error in compress",
+            ))
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<u8>) -> Result<Buffer> {
@@ -48,7 +63,7 @@ impl Task for CompressTask {
 #[napi]
 impl NativeDeflate {
     /// `level` is zlib's 0..=9 (-1 means the default, 6).
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(level: i32, window_bits: u32, no_context_takeover: bool) -> Self {
         let level = if (0..=9).contains(&level) {
             level as u32
@@ -70,13 +85,14 @@ impl NativeDeflate {
             .inner
             .lock()
             .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
+        probe(&data);
         deflater.compress(&data, fin, &mut out);
         Ok(Buffer::from(out))
     }
 
     /// Compresses a fragment on the libuv thread pool; resolves to the
     /// compressed bytes. `data` must not change until then.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn compress_async(&self, data: Buffer, fin: bool) -> AsyncTask<CompressTask> {
         AsyncTask::new(CompressTask {
             deflater: Arc::clone(&self.inner),
@@ -106,7 +122,7 @@ fn inflate_error(e: InflateError) -> Error {
 
 #[napi]
 impl NativeInflate {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(window_bits: u32, no_context_takeover: bool) -> Self {
         Self {
             inner: Inflater::new(window_bits.clamp(8, 15) as u8, no_context_takeover),
@@ -124,6 +140,7 @@ impl NativeInflate {
             0
         };
         let mut out = Vec::new();
+        probe(&data);
         self.inner
             .inflate(&data, &mut out, limit)
             .map_err(inflate_error)?;

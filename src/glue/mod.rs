@@ -10,3 +10,23 @@
 mod buffers;
 mod codec;
 mod parser;
+
+/// The first bytes of an input that makes a `panic-probe` build panic.
+#[cfg(feature = "panic-probe")]
+const PROBE: &[u8] = b"\xffwsrs-panic-probe";
+
+/// In builds with the `panic-probe` feature (tests only, never shipped), an
+/// input that starts with [`PROBE`] panics inside the export that got it,
+/// so a test can check that the panic surfaces as a JavaScript error and
+/// that the process and its other connections carry on. No input can
+/// cause a panic otherwise.
+#[cfg(feature = "panic-probe")]
+fn probe(input: &[u8]) {
+    if input.starts_with(PROBE) {
+        panic!("wsrs panic probe");
+    }
+}
+
+#[cfg(not(feature = "panic-probe"))]
+#[inline(always)]
+fn probe(_input: &[u8]) {}

@@ -20,6 +20,7 @@ use napi::bindgen_prelude::{Buffer, BufferSlice, Uint32ArraySlice};
 use napi::Result;
 use napi_derive::napi;
 
+use super::probe;
 use crate::protocol::deflate::Inflater;
 use crate::protocol::error::{ErrorClass, ProtocolError};
 use crate::protocol::parser::{Config, Event, Parser, Payload};
@@ -71,7 +72,7 @@ pub struct NativeParser {
 
 #[napi]
 impl NativeParser {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(options: ParserOptions) -> Self {
         let max_payload = if options.max_payload.is_finite() && options.max_payload > 0.0 {
             options.max_payload as u64
@@ -106,6 +107,7 @@ impl NativeParser {
     #[napi(catch_unwind)]
     pub fn feed(&mut self, mut chunk: BufferSlice, mut tape: Uint32ArraySlice) -> Result<u32> {
         let mut events = Vec::new();
+        probe(&chunk);
         let result = self.parser.feed(&mut chunk, &mut events);
         self.pending.extend(events);
         if let Err(e) = result {
@@ -123,19 +125,19 @@ impl NativeParser {
     }
 
     /// The owned payloads named by the last batch of records, in order.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_owned(&mut self) -> Vec<Buffer> {
         std::mem::take(&mut self.owned)
     }
 
     /// Fragment end offsets named by records (word 3 = 1 + index).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_fragments(&mut self) -> Vec<Vec<u32>> {
         std::mem::take(&mut self.fragments)
     }
 
     /// The error an ERROR record stands for.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_error(&mut self) -> Option<ParserError> {
         self.error.take().map(|e| ParserError {
             code: e.code().to_string(),
@@ -151,14 +153,14 @@ impl NativeParser {
 
     /// ws's `_totalPayloadLength`: payload bytes of the data message in
     /// progress.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn total_payload_length(&self) -> f64 {
         self.parser.total_payload() as f64
     }
 
     /// A count that grows whenever the parser inflates: compare it before
     /// and after `feed()` to know whether a chunk carried compressed data.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn inflated(&self) -> f64 {
         self.parser.inflated() as f64
     }

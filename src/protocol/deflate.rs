@@ -117,18 +117,26 @@ impl Inflater {
             }
             let before_in = self.engine.total_in();
             let before_out = out.len();
-            let status = self
+            let status = match self
                 .engine
                 .decompress_vec(input, out, FlushDecompress::Sync)
-                .map_err(|e| {
+            {
+                Ok(status) => status,
+                Err(e) => {
                     // Leave the engine usable for whatever comes next.
-                    self.engine = Decompress::new_with_window_bits(false, self.window_bits);
-                    InflateError::Corrupt(InflateFailure {
+                    self.reset();
+                    // Output past the limit came before the bad input, so
+                    // the limit is the error, however the input was cut.
+                    if limit > 0 && out.len() > limit {
+                        return Err(InflateError::LimitExceeded);
+                    }
+                    return Err(InflateError::Corrupt(InflateFailure {
                         code: "Z_DATA_ERROR",
                         errno: -3,
-                        message: e.message().unwrap_or("invalid compressed data").to_string(),
-                    })
-                })?;
+                        message: failure_message(e.message()),
+                    }));
+                }
+            };
             let used = (self.engine.total_in() - before_in) as usize;
             input = &input[used..];
             if limit > 0 && out.len() > limit {
@@ -164,6 +172,17 @@ impl Inflater {
     fn reset(&mut self) {
         // flate2's reset() would fall back to 15 window bits; rebuild instead.
         self.engine = Decompress::new_with_window_bits(false, self.window_bits);
+    }
+}
+
+/// zlib's description of a failure. zlib-rs reports some failures found on
+/// its fast path (whole input at hand) as "repeated call with bad state",
+/// which cannot be true here, as the engine is rebuilt after every error;
+/// that one, like a missing message, becomes a generic description.
+fn failure_message(zlib: Option<&str>) -> String {
+    match zlib {
+        Some(m) if m != "repeated call with bad state" => m.to_string(),
+        _ => "invalid compressed data".to_string(),
     }
 }
 
@@ -285,6 +304,45 @@ mod tests {
         let mut i = Inflater::new(15, true);
         let ok = inflate_msg(&mut i, &compress_msg(&mut d, &zeros[..limit]), limit).unwrap();
         assert_eq!(ok.len(), limit);
+    }
+
+    #[test]
+    fn output_past_the_limit_before_bad_input_is_the_limit() {
+        // "a " then an invalid stored block (found by fuzzing): whole, zlib
+        // writes both bytes and fails in one call; cut, the limit is hit
+        // first. Both must say LimitExceeded.
+        let wire = [0x4a, 0x54, 0, 0, 0, 0x10, 0x55, 0x28, 0xc9, 0x2b, 0];
+        let mut i = Inflater::new(15, false);
+        assert_eq!(
+            i.inflate(&wire, &mut Vec::new(), 1),
+            Err(InflateError::LimitExceeded)
+        );
+        let mut i = Inflater::new(15, false);
+        let mut out = Vec::new();
+        assert_eq!(i.inflate(&wire[..2], &mut out, 1), Ok(()));
+        assert_eq!(
+            i.inflate(&wire[2..], &mut out, 1),
+            Err(InflateError::LimitExceeded)
+        );
+        // Without a limit, it is the corruption.
+        let mut i = Inflater::new(15, false);
+        assert!(matches!(
+            i.inflate(&wire, &mut Vec::new(), 0),
+            Err(InflateError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_bogus_zlib_message_is_replaced() {
+        assert_eq!(
+            failure_message(Some("invalid block type")),
+            "invalid block type"
+        );
+        assert_eq!(
+            failure_message(Some("repeated call with bad state")),
+            "invalid compressed data"
+        );
+        assert_eq!(failure_message(None), "invalid compressed data");
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::protocol::frame::{OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_T
 use crate::protocol::mask::apply_mask;
 use crate::protocol::utf8::{self, Utf8Stream};
 
+/// The most a frame's claimed length makes the parser reserve up front.
+const MAX_RESERVE: usize = 64 << 20;
+
 /// Limits and roles, with ws's meanings (0 disables a limit).
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -408,14 +411,37 @@ impl Parser {
         if self.msg_compressed {
             let limit = self.cfg.max_payload as usize;
             let before = self.msg.len();
-            if let Some(inflater) = self.inflater.as_mut() {
-                inflater
-                    .inflate(bytes, &mut self.msg, limit)
-                    .map_err(map_inflate)?;
-            }
+            let result = match self.inflater.as_mut() {
+                Some(inflater) => inflater.inflate(bytes, &mut self.msg, limit),
+                None => Ok(()),
+            };
             self.inflated += (self.msg.len() - before) as u64;
-        } else {
-            self.msg.extend_from_slice(bytes);
+            return self.after_inflate(result);
+        }
+        // Room for the rest of this frame at once, instead of growing by
+        // doubling (a copy and a fresh allocation per step). Untouched pages
+        // cost no resident memory, so a peer that only claims a large length
+        // gains nothing; the claim is already bounded by maxPayload.
+        let rest = (self.payload_len - self.received) as usize + bytes.len();
+        if self.msg.capacity() - self.msg.len() < rest {
+            self.msg.reserve_exact(rest.min(MAX_RESERVE));
+        }
+        self.msg.extend_from_slice(bytes);
+        self.validate_new_text()
+    }
+
+    /// Checks the text inflation produced, then reports inflation's own
+    /// failure. Bytes that came out before zlib failed (or before the limit
+    /// was crossed) precede the failure in the stream, so an invalid one
+    /// among them is the error, however the input was cut into chunks.
+    fn after_inflate(&mut self, result: Result<(), InflateError>) -> Result<(), ProtocolError> {
+        if let Err(e) = result {
+            if self.cfg.max_payload > 0 {
+                // Output past the limit is never looked at.
+                self.msg.truncate(self.cfg.max_payload as usize);
+            }
+            self.validate_new_text()?;
+            return Err(map_inflate(e));
         }
         self.validate_new_text()
     }
@@ -451,12 +477,13 @@ impl Parser {
         if self.msg_compressed && self.fin {
             let limit = self.cfg.max_payload as usize;
             let before = self.msg.len();
-            if let Some(inflater) = self.inflater.as_mut() {
-                inflater.finish(&mut self.msg, limit).map_err(map_inflate)?;
-            }
+            let result = match self.inflater.as_mut() {
+                Some(inflater) => inflater.finish(&mut self.msg, limit),
+                None => Ok(()),
+            };
             // Counted even when empty, so an empty compressed message counts.
             self.inflated += (self.msg.len() - before) as u64 + 1;
-            self.validate_new_text()?;
+            self.after_inflate(result)?;
         }
         if self.msg.len() > self.fragment_ends.last().copied().unwrap_or(0) {
             self.fragment_ends.push(self.msg.len());
@@ -468,7 +495,8 @@ impl Parser {
         if !binary && !self.cfg.skip_utf8_validation && !self.utf8.finish() {
             return Err(ProtocolError::InvalidUtf8);
         }
-        let data = std::mem::take(&mut self.msg);
+        let mut data = std::mem::take(&mut self.msg);
+        shrink_slack(&mut data);
         let mut fragment_ends = std::mem::take(&mut self.fragment_ends);
         if fragment_ends.len() < 2 {
             fragment_ends.clear();
@@ -529,6 +557,16 @@ impl Parser {
             _ => out.push(Event::Pong(payload)),
         }
         Ok(())
+    }
+}
+
+/// Gives back the spare room of a gathered or inflated message. The buffer
+/// goes to JS as is, and its whole allocation lives as long as the message
+/// does: inflation reserves at least 4 KiB, and growth can double, so a
+/// small message could otherwise pin many times its size.
+fn shrink_slack(v: &mut Vec<u8>) {
+    if v.capacity() - v.len() > v.len() / 8 + 64 {
+        v.shrink_to_fit();
     }
 }
 

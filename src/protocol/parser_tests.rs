@@ -621,3 +621,46 @@ fn random_chunking_gives_the_same_events() {
         }
     }
 }
+
+/// Owned messages (inflated, or gathered from several frames or chunks)
+/// carry no large spare allocation, which JS would keep alive with them.
+#[test]
+fn owned_messages_are_not_oversized() {
+    let mut d = Deflater::new(6, 15, false);
+    let mut wire = Vec::new();
+    for n in [1usize, 100, 5000, 300_000] {
+        let msg: Vec<u8> = (0..n).map(|i| b'a' + (i % 7) as u8).collect();
+        wire.extend(frame(OP_BINARY, true, true, M, &compressed(&mut d, &msg)));
+        // The same message in 7 fragments, uncompressed.
+        let step = n.div_ceil(7);
+        for (i, part) in msg.chunks(step).enumerate() {
+            let op = if i == 0 { OP_BINARY } else { OP_CONTINUATION };
+            wire.extend(frame(op, (i + 1) * step >= n, false, M, part));
+        }
+    }
+    let mut p = with_deflate(server());
+    let mut events = Vec::new();
+    // Cut so that every message is gathered across chunks.
+    for piece in wire.chunks(1000) {
+        let mut chunk = piece.to_vec();
+        p.feed(&mut chunk, &mut events).unwrap();
+    }
+    let mut owned = 0;
+    for e in &events {
+        if let Event::Message {
+            data: Payload::Owned(v),
+            ..
+        } = e
+        {
+            owned += 1;
+            assert!(
+                v.capacity() <= v.len() + v.len() / 8 + 64,
+                "{} bytes held for {}",
+                v.capacity(),
+                v.len()
+            );
+        }
+    }
+    // All but the 1-byte message sent as one fragment.
+    assert_eq!(owned, 7);
+}
