@@ -7,6 +7,7 @@ const readline = require('readline');
 
 const WebSocket = require('../..');
 const { describeError } = require('./errors');
+const { createPrompt } = require('./output');
 const {
   describeClose,
   isErrorClose,
@@ -196,19 +197,14 @@ function runConnect(config, io) {
       }
 
       if (terminal) {
-        rl = readline.createInterface({
+        rl = createPrompt({
           input: stdin,
           output: stdout,
-          terminal: true,
-          historySize: 1000,
-          prompt: '> '
+          printer,
+          onLine: handleLine,
+          onInterrupt,
+          isFinished: () => finished
         });
-        printer.attach(rl);
-        rl.on('line', (line) => {
-          if (line !== '') handleLine(line);
-          if (!finished) rl.prompt();
-        });
-        rl.on('SIGINT', onInterrupt);
         rl.on('close', () => {
           // Ctrl+D: close, without waiting.
           if (finished) return;

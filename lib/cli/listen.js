@@ -7,6 +7,7 @@ const net = require('net');
 const readline = require('readline');
 
 const { WebSocketServer } = require('../..');
+const { createPrompt } = require('./output');
 const { describeClose, parseLine, perform } = require('./session');
 
 // How long shutting down waits for clients to finish their closing handshake.
@@ -211,19 +212,14 @@ function runListen(config, io) {
       printer.notice(`listening on ws://${hostPort(address, port)}${hint}`);
 
       if (terminal) {
-        rl = readline.createInterface({
+        rl = createPrompt({
           input: stdin,
           output: stdout,
-          terminal: true,
-          historySize: 1000,
-          prompt: '> '
+          printer,
+          onLine: handleLine,
+          onInterrupt,
+          isFinished: () => finished
         });
-        printer.attach(rl);
-        rl.on('line', (line) => {
-          if (line !== '') handleLine(line);
-          if (!finished) rl.prompt();
-        });
-        rl.on('SIGINT', onInterrupt);
         // Ctrl+D stops the server; the end of piped input does not.
         rl.on('close', () => {
           printer.attach(null);

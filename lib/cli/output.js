@@ -195,4 +195,35 @@ class Printer {
   }
 }
 
-module.exports = { Printer, hex, wantsColor };
+/**
+ * The interactive prompt both modes use on a terminal: line editing and
+ * history, with output printed above the prompt.
+ *
+ * @param {Object} options Options object
+ * @param {Readable} options.input The terminal's input
+ * @param {Writable} options.output The terminal's output
+ * @param {Printer} options.printer The printer to attach
+ * @param {Function} options.onLine Called with each non-empty line
+ * @param {Function} options.onInterrupt Called on Ctrl+C
+ * @param {Function} options.isFinished Whether the session has ended
+ * @return {readline.Interface} The prompt
+ */
+function createPrompt({ input, output, printer, onLine, onInterrupt, isFinished }) {
+  const rl = readline.createInterface({
+    input,
+    output,
+    terminal: true,
+    historySize: 1000,
+    prompt: '> '
+  });
+
+  printer.attach(rl);
+  rl.on('line', (line) => {
+    if (line !== '') onLine(line);
+    if (!isFinished()) rl.prompt();
+  });
+  rl.on('SIGINT', onInterrupt);
+  return rl;
+}
+
+module.exports = { Printer, createPrompt, hex, wantsColor };
