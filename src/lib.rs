@@ -7,5 +7,9 @@
 
 pub mod protocol;
 
+// The fuzz harnesses (fuzz/src/), replayed by the tests, name this crate.
+#[cfg(test)]
+extern crate self as wsrs;
+
 #[cfg(feature = "node")]
 mod glue;

@@ -9,3 +9,8 @@ pub mod parser;
 pub mod utf8;
 #[cfg(target_arch = "x86_64")]
 mod utf8_simd;
+
+#[cfg(test)]
+mod fuzz_regressions;
+#[cfg(test)]
+mod roundtrip_tests;
