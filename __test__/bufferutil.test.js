@@ -5,6 +5,7 @@ const crypto = require('node:crypto');
 const { test } = require('node:test');
 
 const bufferUtil = require('../bufferutil');
+const { rng } = require('./fixtures/rng');
 
 /**
  * bufferutil's documented semantics, byte by byte.
@@ -17,17 +18,6 @@ function referenceMask(source, mask, output, offset, length) {
 
 function referenceUnmask(buffer, mask) {
   for (let i = 0; i < buffer.length; i++) buffer[i] ^= mask[i & 3];
-}
-
-/** Deterministic pseudo-random integers so failures can be replayed. */
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
 }
 
 test('exports exactly what bufferutil exports', () => {

@@ -22,6 +22,7 @@ const assert = require('node:assert');
 const { test } = require('node:test');
 
 const { format, parse } = require('../lib/extension');
+const { rng } = require('./fixtures/rng');
 
 const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const OWS = '[ \\t]*';
@@ -92,19 +93,6 @@ function oracle(header) {
 
   assert.strictEqual(at.i, header.length, 'the oracle consumed everything');
   return result;
-}
-
-/** xorshift32, seeded, so every run sees the same headers. */
-function rng(seed) {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x % n;
-  };
 }
 
 const TOKEN_CHARS = "!#$%&'*+-.^_`|~09AZaz";

@@ -6,16 +6,7 @@ const { isUtf8 } = require('node:buffer');
 const { test } = require('node:test');
 
 const isValidUTF8 = require('../utf-8-validate');
-
-function rng(seed) {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
-}
+const { rng } = require('./fixtures/rng');
 
 const CRAFTED = [
   [],

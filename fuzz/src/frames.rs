@@ -27,26 +27,11 @@ const MAX_PLAIN: usize = 256 << 10;
 /// Streams up to this long are also fed one byte per chunk.
 const BYTEWISE_MAX: usize = 2048;
 
-/// An event with its bytes resolved, comparable across chunkings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Seen {
-    /// A text message.
-    Text(Vec<u8>),
-    /// A binary message and its fragment ends.
-    Binary(Vec<u8>, Vec<usize>),
-    /// A ping.
-    Ping(Vec<u8>),
-    /// A pong.
-    Pong(Vec<u8>),
-    /// The close frame.
-    Close(u16, Vec<u8>),
-}
-
 /// What one run saw: its events, then the error it stopped on, if any.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
-    /// Events in order.
-    pub events: Vec<Seen>,
+    /// Events in order, with owned payloads.
+    pub events: Vec<Event>,
     /// The error, if the parser failed.
     pub error: Option<ProtocolError>,
 }
@@ -154,7 +139,7 @@ pub fn run(setup: &Setup, wire: &[u8], cut_list: &[usize], max_buffered_chunks: 
                 "closed without a close event"
             );
         }
-        resolve(out, &chunk, &mut events);
+        events.extend(out.into_iter().map(|e| e.into_owned(&chunk)));
         if let Err(error) = result {
             // A failed parser ignores whatever follows.
             let mut more = wire[..wire.len().min(64)].to_vec();
@@ -181,26 +166,6 @@ pub fn run(setup: &Setup, wire: &[u8], cut_list: &[usize], max_buffered_chunks: 
     }
 }
 
-fn resolve(out: Vec<Event>, chunk: &[u8], events: &mut Vec<Seen>) {
-    for e in out {
-        events.push(match e {
-            Event::Message {
-                binary: false,
-                data,
-                ..
-            } => Seen::Text(data.bytes(chunk).to_vec()),
-            Event::Message {
-                binary: true,
-                data,
-                fragment_ends,
-            } => Seen::Binary(data.bytes(chunk).to_vec(), fragment_ends),
-            Event::Ping(p) => Seen::Ping(p.bytes(chunk).to_vec()),
-            Event::Pong(p) => Seen::Pong(p.bytes(chunk).to_vec()),
-            Event::Close { code, reason } => Seen::Close(code, reason.bytes(chunk).to_vec()),
-        });
-    }
-}
-
 /// Protocol and limit invariants of one run's events.
 pub fn check_outcome(setup: &Setup, outcome: &Outcome) {
     let cfg = &setup.cfg;
@@ -211,13 +176,23 @@ pub fn check_outcome(setup: &Setup, outcome: &Outcome) {
     };
     for (i, e) in outcome.events.iter().enumerate() {
         match e {
-            Seen::Text(t) => {
+            Event::Message {
+                binary: false,
+                data,
+                ..
+            } => {
+                let t = data.bytes(&[]);
                 assert!(t.len() <= max, "text of {} over maxPayload {max}", t.len());
                 if !cfg.skip_utf8_validation {
                     assert!(std::str::from_utf8(t).is_ok(), "invalid UTF-8 passed");
                 }
             }
-            Seen::Binary(b, ends) => {
+            Event::Message {
+                binary: true,
+                data,
+                fragment_ends: ends,
+            } => {
+                let b = data.bytes(&[]);
                 assert!(
                     b.len() <= max,
                     "binary of {} over maxPayload {max}",
@@ -232,8 +207,9 @@ pub fn check_outcome(setup: &Setup, outcome: &Outcome) {
                     }
                 }
             }
-            Seen::Ping(p) | Seen::Pong(p) => assert!(p.len() <= 125),
-            Seen::Close(code, reason) => {
+            Event::Ping(p) | Event::Pong(p) => assert!(p.bytes(&[]).len() <= 125),
+            Event::Close { code, reason } => {
+                let reason = reason.bytes(&[]);
                 assert_eq!(i, outcome.events.len() - 1, "events after the close");
                 assert!(outcome.error.is_none(), "an error after the close");
                 assert!(reason.len() <= 123);

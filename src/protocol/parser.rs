@@ -51,6 +51,38 @@ impl Payload {
             Payload::Owned(v) => v,
         }
     }
+
+    /// The payload with its bytes copied out of `chunk` if they are there.
+    pub fn into_owned(self, chunk: &[u8]) -> Payload {
+        match self {
+            Payload::Input(r) => Payload::Owned(chunk[r].to_vec()),
+            owned => owned,
+        }
+    }
+}
+
+impl Event {
+    /// The event with every payload owned, so it can outlive the chunk of
+    /// the `feed` call (and events from different chunkings compare).
+    pub fn into_owned(self, chunk: &[u8]) -> Event {
+        match self {
+            Event::Message {
+                binary,
+                data,
+                fragment_ends,
+            } => Event::Message {
+                binary,
+                data: data.into_owned(chunk),
+                fragment_ends,
+            },
+            Event::Ping(p) => Event::Ping(p.into_owned(chunk)),
+            Event::Pong(p) => Event::Pong(p.into_owned(chunk)),
+            Event::Close { code, reason } => Event::Close {
+                code,
+                reason: reason.into_owned(chunk),
+            },
+        }
+    }
 }
 
 /// What the parser found.
