@@ -244,6 +244,7 @@ class Sender {
    */
   _control(opcode, data, mask, cb) {
     const { payload, byteLength, readOnly } = measure(data);
+    measured.payload = null; // so the record never keeps a message alive
 
     if (byteLength > 125) {
       throw new RangeError('The data size must not be greater than 125 bytes');
@@ -279,6 +280,7 @@ class Sender {
   send(data, options, cb) {
     const pmd = this._extensions[PerMessageDeflate.extensionName];
     const { payload, byteLength, readOnly } = measure(data);
+    measured.payload = null; // so the record never keeps a message alive
     let opcode = options.binary ? 2 : 1;
     let rsv1 = options.compress;
 
@@ -539,25 +541,37 @@ class Sender {
 
 module.exports = Sender;
 
+// What `measure()` found. One record serves every call: callers read it
+// right away, so no object is allocated per message.
+const measured = { payload: null, byteLength: 0, readOnly: false };
+
 /**
  * Normalises a payload: strings and Blobs are kept, everything else
  * becomes a Buffer.
  *
  * @param {*} data The payload
- * @return {{payload: *, byteLength: Number, readOnly: Boolean}}
+ * @return {{payload: *, byteLength: Number, readOnly: Boolean}} The shared
+ *     record, valid until the next call
  * @private
  */
 function measure(data) {
   if (typeof data === 'string') {
-    return { payload: data, byteLength: Buffer.byteLength(data), readOnly: false };
+    measured.payload = data;
+    measured.byteLength = Buffer.byteLength(data);
+    measured.readOnly = false;
+  } else if (isBlob(data)) {
+    measured.payload = data;
+    measured.byteLength = data.size;
+    measured.readOnly = false;
+  } else {
+    const payload = toBuffer(data);
+
+    measured.payload = payload;
+    measured.byteLength = payload.length;
+    measured.readOnly = toBuffer.readOnly;
   }
 
-  if (isBlob(data)) {
-    return { payload: data, byteLength: data.size, readOnly: false };
-  }
-
-  const payload = toBuffer(data);
-  return { payload, byteLength: payload.length, readOnly: toBuffer.readOnly };
+  return measured;
 }
 
 /**
