@@ -70,6 +70,63 @@ export declare class NativeParser {
   get inflated(): number
 }
 
+/** A listening native engine. */
+export declare class NativeServer {
+  /**
+   * Binds and starts the engine; `onWake` is called (with no arguments)
+   * whenever events are waiting. Bind errors are thrown with the OS
+   * error's `code` in the message (`"EADDRINUSE: ..."`).
+   */
+  constructor(options: NativeServerOptions, onWake: () => void)
+  /** The bound address. */
+  get address(): string
+  /** `"IPv4"` or `"IPv6"`. */
+  get family(): string
+  /** The bound port. */
+  get port(): number
+  /**
+   * Takes the waiting events: records go to `tape` from index 4 (four
+   * words each), `tape[0]` = record count, `tape[1]` = owned buffers
+   * (fetch them with `takeOwned()`). Returns the bytes the records point
+   * into, or `null` with `tape[0]` = the records needed if the tape is
+   * too small (call again with a larger one).
+   */
+  poll(tape: Uint32Array): Buffer | null
+  /** The owned payloads of the last `poll()`, in index order. */
+  takeOwned(): Array<Buffer>
+  /**
+   * Queues `count` command records from `tape` (four words each, from
+   * index 0), whose payloads are in `data[0..dataLength]` or in `bigs`.
+   */
+  submit(tape: Uint32Array, count: number, data: Buffer, dataLength: number, bigs?: Array<Buffer> | undefined | null): void
+  /** Stops accepting connections (open ones carry on). */
+  close(): void
+  /**
+   * Stops the engine now, dropping every connection, and waits for its
+   * thread. Called once the server has closed, or on teardown.
+   */
+  destroy(): void
+  /** Whether the engine's thread has ended. */
+  get finished(): boolean
+}
+
+/** Options of `new NativeServer()` (checked and defaulted in JS). */
+export interface NativeServerOptions {
+  host: string
+  port: number
+  backlog: number
+  reusePort: boolean
+  maxPayload: number
+  maxFragments: number
+  maxBufferedChunks: number
+  skipUTF8Validation: boolean
+  deflateLevel: number
+  maxBufferedAmount: number
+  handshakeTimeout: number
+  maxHeaderSize: number
+  maxHeaders: number
+}
+
 /** A protocol error, as lib/receiver.js turns it into a JS error. */
 export interface ParserError {
   code: string

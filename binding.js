@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.NativeDeflate = nativeBinding.NativeDeflate
 module.exports.NativeInflate = nativeBinding.NativeInflate
 module.exports.NativeParser = nativeBinding.NativeParser
+module.exports.NativeServer = nativeBinding.NativeServer

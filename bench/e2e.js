@@ -25,12 +25,21 @@
  *   g idle         10,000 idle connections: server RSS per connection
  *   h handshake    open + upgrade + close, 16 at a time: connections/s
  *   i client-64    wsrs vs ws *clients* against uWebSockets.js: client CPU
- * Servers: wsrs, ws, ws-nobu, uws, faye, raw (for i: clients wsrs, ws,
- * ws-nobu).
+ * Servers: wsrs, wsrs-native, ws, ws-nobu, uws, faye, raw (for i: clients
+ * wsrs, ws, ws-nobu). wsrs-native is wsrs with `engine: 'native'` (Rust owns
+ * the sockets, on an I/O thread inside the server process).
+ *
+ * A server that cannot run a scenario is skipped for the rest of that
+ * scenario, with the reason in a `note:` line: when it does not start in the
+ * first repetition (e.g. it rejects an option), or when, in a
+ * permessage-deflate scenario, it declines the extension in a test
+ * handshake made before the load generator starts, or compresses no echo.
  */
 
 const childProcess = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
+const http = require('http');
 const os = require('os');
 const path = require('path');
 const readline = require('readline');
@@ -56,6 +65,13 @@ const SERVERS = {
     proto: 'ws',
     needs: [],
     label: 'wsrs (this repository)'
+  },
+  'wsrs-native': {
+    script: 'wsrs-native.js',
+    env: {},
+    proto: 'ws',
+    needs: [],
+    label: "wsrs, engine: 'native' (Rust/tokio owns the sockets)"
   },
   ws: {
     script: 'ws.js',
@@ -264,7 +280,8 @@ function parseArgs(argv) {
 function usage(error) {
   const text =
     'usage: node bench/e2e.js [--quick] [--json <file>] [--only <a,b,...|names>]\n' +
-    '         [--servers <wsrs,ws,ws-nobu,uws,faye,raw>] [--reps N] [--duration SECS]\n' +
+    '         [--servers <wsrs,wsrs-native,ws,ws-nobu,uws,faye,raw>] [--reps N]\n' +
+    '         [--duration SECS]\n' +
     'scenarios: ' +
     SCENARIOS.map((s) => `${s.id}=${s.name}`).join(' ');
   if (error) {
@@ -554,6 +571,54 @@ function stopServer(server) {
 }
 
 /**
+ * One WebSocket handshake offering permessage-deflate, then the connection
+ * is dropped: whether the server accepts the extension.
+ *
+ * @param {Number} port The server's port on 127.0.0.1
+ * @return {Promise<(String|null)>} Why not, or `null` if it does
+ */
+function deflateRefusal(port) {
+  return new Promise((resolve) => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/',
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64'),
+        'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits'
+      }
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      resolve('no answer to a handshake within 5 s');
+    }, 5000);
+    req.on('upgrade', (res, socket) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const ext = String(res.headers['sec-websocket-extensions'] || '');
+      resolve(
+        /(^|,)\s*permessage-deflate\b/.test(ext)
+          ? null
+          : `the server declined permessage-deflate (Sec-WebSocket-Extensions: ${ext || 'none'})`
+      );
+    });
+    req.on('response', (res) => {
+      clearTimeout(timer);
+      res.resume();
+      resolve(`a handshake got HTTP ${res.statusCode}`);
+    });
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      resolve(`a handshake failed: ${err.message}`);
+    });
+    req.end();
+  });
+}
+
+/**
  * Runs one measurement: a fresh server, the load generator (or a client
  * process for scenario i), then stops the server.
  *
@@ -577,10 +642,20 @@ async function runOne(sc, name, cfg) {
       env: {}
     });
   } catch (err) {
-    return { error: String(err.message || err) };
+    return { error: String(err.message || err), cannotRun: 'it did not start' };
   }
 
   try {
+    if (sc.deflate) {
+      const refusal = await deflateRefusal(server.port);
+      if (refusal) {
+        return {
+          error: refusal,
+          cannotRun: 'it does not do permessage-deflate here',
+          server: server.info
+        };
+      }
+    }
     let out;
     if (isClient) {
       const args = [
@@ -611,6 +686,10 @@ async function runOne(sc, name, cfg) {
     };
     if (out.code !== 0 && !result.error && !result.errors) {
       result.error = `exit ${out.code}: ${out.stderr.slice(0, 500)}`;
+    }
+    if (sc.deflate && !result.error && result.received > 0 && result.compressed === 0) {
+      result.error = 'permessage-deflate was negotiated but no echo came back compressed';
+      result.cannotRun = 'it does not do permessage-deflate here';
     }
     result.server = server.info;
     if (result.error || result.errors) {
@@ -861,6 +940,8 @@ async function main() {
   console.log('');
 
   const report = [];
+  // "name\0reason" -> the ids of the scenarios it was skipped in.
+  const skips = new Map();
   for (const sc of scenarios) {
     const names =
       sc.kind === 'client'
@@ -870,15 +951,32 @@ async function main() {
       notes.push('scenario i skipped: uWebSockets.js (its server) is not installed');
       continue;
     }
+    if (sc.kind === 'client' && serverNames.includes('wsrs-native')) {
+      notes.push(
+        `${sc.id} wsrs-native skipped: it is a server engine, and ${sc.id} measures ` +
+          'clients (against uws)'
+      );
+    }
     const runs = Object.fromEntries(names.map((n) => [n, []]));
+    const skipped = {};
     for (let rep = 0; rep < cfg.reps; rep++) {
       for (const name of names) {
+        if (skipped[name]) continue;
         const started = Date.now();
         const result = await runOne(sc, name, cfg);
         result.rep = rep;
         runs[name].push(result);
+        if (rep === 0 && result.cannotRun) {
+          // A server that rejects the scenario's setup would do so in every
+          // repetition: skip it for the rest of the scenario.
+          skipped[name] = `${result.cannotRun}: ${result.error}`;
+          const key = `${name}\0${skipped[name]}`;
+          skips.set(key, [...(skips.get(key) || []), sc.id]);
+        }
         const metric = primaryMetric(sc.kind);
-        const shown = result.error
+        const shown = skipped[name]
+          ? `SKIPPED for this scenario, ${skipped[name].slice(0, 300)}`
+          : result.error
           ? `ERROR ${result.error.slice(0, 200)}`
           : `${fmt(result[metric.key])} ${metric.label}` +
             (result.errors ? ` (${result.errors} errors: ${(result.error_samples || [])[0]})` : '');
@@ -888,7 +986,12 @@ async function main() {
         );
       }
     }
-    const summary = Object.fromEntries(names.map((n) => [n, summarize(sc, runs[n])]));
+    const summary = Object.fromEntries(
+      names.map((n) => [
+        n,
+        skipped[n] ? { ...summarize(sc, []), skipped: skipped[n] } : summarize(sc, runs[n])
+      ])
+    );
     report.push({ sc, names, runs, summary });
   }
 
@@ -903,6 +1006,7 @@ async function main() {
     names.forEach((name, i) => {
       const s = summary[name];
       const notesCell = [];
+      if (s.skipped) notesCell.push('skipped, see note');
       if (s.ok < s.runs) notesCell.push(`${s.runs - s.ok}/${s.runs} runs failed`);
       if (s.spread !== null && s.spread > 0.25) notesCell.push(`spread ${Math.round(s.spread * 100)}%`);
       if (sc.kind === 'echo' || sc.kind === 'broadcast') {
@@ -942,6 +1046,10 @@ async function main() {
     for (const name of names) {
       for (const e of summary[name].errors) notes.push(`${sc.id} ${name}: ${e.slice(0, 300)}`);
     }
+  }
+  for (const [key, ids] of skips) {
+    const [name, reason] = key.split('\0');
+    notes.push(`${name} skipped in ${ids.join(', ')}, ${reason.slice(0, 400)}`);
   }
   if (!serverNames.includes('ws')) notes.push('ws was not run: no "vs ws" ratios');
   for (const n of notes) console.log(`note: ${n}`);

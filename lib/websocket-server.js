@@ -12,6 +12,7 @@ const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
 const { PreparedMessage, deliver, exclusion } = require('./broadcast');
 const { validateFlowOptions } = require('./flow');
 const { attachToServer, membersOf } = require('./topics');
+const { NativeHub, NativeSocket } = require('./native-engine');
 
 // Lifecycle of a server, stored in `_state` (the numbers are observable).
 const RUNNING = 0;
@@ -120,8 +121,20 @@ class WebSocketServer extends EventEmitter {
     if (modes !== 1) throw new TypeError(MODE_ERROR);
 
     validateFlowOptions(settings);
+    validateEngineOptions(settings);
 
-    if (settings.port != null) {
+    this._native = null;
+
+    if (settings.engine === 'native') {
+      // Rust owns the port (see lib/native-engine.js); no HTTP server.
+      try {
+        this._native = new NativeHub(this, settings);
+        process.nextTick(() => this.emit('listening'));
+      } catch (err) {
+        process.nextTick(() => this.emit('error', err));
+      }
+      if (callback) this.once('listening', callback);
+    } else if (settings.port != null) {
       this._server = http.createServer(answerUpgradeRequired);
       this._server.listen(
         settings.port,
@@ -170,6 +183,10 @@ class WebSocketServer extends EventEmitter {
       throw new Error('The server is operating in "noServer" mode');
     }
 
+    if (this.options.engine === 'native') {
+      return this._native === null ? null : this._native.address();
+    }
+
     return this._server ? this._server.address() : null;
   }
 
@@ -203,6 +220,13 @@ class WebSocketServer extends EventEmitter {
       this._detachFromServer();
       this._detachFromServer = null;
       this._server = null;
+    }
+
+    if (this.options.engine === 'native') {
+      // `'close'` follows once the engine has no connection left.
+      if (this._native === null) process.nextTick(markClosed, this);
+      else this._native.close();
+      return;
     }
 
     if (this.options.port != null) {
@@ -469,9 +493,13 @@ class WebSocketServer extends EventEmitter {
       return;
     }
 
-    const accept = createHash('sha1')
-      .update(key + GUID)
-      .digest('base64');
+    // The native engine computed it already, in Rust.
+    const accept =
+      socket instanceof NativeSocket && socket._accept
+        ? socket._accept
+        : createHash('sha1')
+            .update(key + GUID)
+            .digest('base64');
 
     const response = [
       'HTTP/1.1 101 Switching Protocols',
@@ -537,7 +565,66 @@ class WebSocketServer extends EventEmitter {
   }
 }
 
+/**
+ * Called by the native engine once its listener is closed and every
+ * connection has gone.
+ *
+ * @private
+ */
+WebSocketServer.prototype._nativeClosed = function _nativeClosed() {
+  this._native = null;
+  markClosed(this);
+};
+
 module.exports = WebSocketServer;
+
+/**
+ * Checks the options of the native engine.
+ *
+ * @param {Object} settings The server's settings
+ * @throws {TypeError} On a bad value
+ * @private
+ */
+function validateEngineOptions(settings) {
+  const engine = settings.engine;
+
+  if (engine === undefined || engine === 'default') {
+    settings.engine = 'default';
+    return;
+  }
+
+  if (engine !== 'native') {
+    throw new TypeError(
+      `The "engine" option must be 'default' or 'native', got ${String(engine)}`
+    );
+  }
+
+  if (settings.port == null) {
+    throw new TypeError(
+      'engine: \'native\' needs the "port" option (Rust owns the listening socket)'
+    );
+  }
+
+  const numbers = {
+    handshakeTimeout: [10000, 1],
+    maxBufferedAmount: [64 * 1024 * 1024, 0],
+    maxHeaderSize: [16 * 1024, 256],
+    maxHeaders: [100, 1]
+  };
+
+  for (const name of Object.keys(numbers)) {
+    const [fallback, min] = numbers[name];
+    const value = settings[name];
+
+    if (value === undefined) {
+      settings[name] = fallback;
+    } else if (typeof value !== 'number' || !(value >= min) || value > 2 ** 32 - 1) {
+      throw new TypeError(
+        `The "${name}" option must be a number from ${min} to 2^32 - 1`
+      );
+    }
+  }
+}
 
 /**
  * Hands one prepared message to a set of sockets.

@@ -33,6 +33,11 @@ const {
   validateFlowOptions
 } = require('./flow');
 const { proxyConnection } = require('./proxy');
+const {
+  NativeReceiver,
+  NativeSender,
+  NativeSocket
+} = require('./native-engine');
 const topics = require('./topics');
 const {
   BINARY_TYPES,
@@ -256,17 +261,25 @@ class WebSocket extends EventEmitter {
    * @private
    */
   setSocket(socket, head, options) {
-    const receiver = new Receiver({
-      allowSynchronousEvents: options.allowSynchronousEvents,
-      binaryType: this._binaryType,
-      extensions: this._extensions,
-      isServer: this._isServer,
-      maxBufferedChunks: options.maxBufferedChunks,
-      maxFragments: options.maxFragments,
-      maxPayload: options.maxPayload,
-      skipUTF8Validation: options.skipUTF8Validation
-    });
-    const sender = new Sender(socket, this._extensions, options.generateMask);
+    // A connection of the native engine: Rust parses and frames, and the
+    // stand-ins of lib/native-engine.js take the Receiver's and Sender's
+    // places.
+    const isNative = socket instanceof NativeSocket;
+    const receiver = isNative
+      ? new NativeReceiver(this._binaryType)
+      : new Receiver({
+          allowSynchronousEvents: options.allowSynchronousEvents,
+          binaryType: this._binaryType,
+          extensions: this._extensions,
+          isServer: this._isServer,
+          maxBufferedChunks: options.maxBufferedChunks,
+          maxFragments: options.maxFragments,
+          maxPayload: options.maxPayload,
+          skipUTF8Validation: options.skipUTF8Validation
+        });
+    const sender = isNative
+      ? new NativeSender(socket, this._extensions)
+      : new Sender(socket, this._extensions, options.generateMask);
 
     this._receiver = receiver;
     this._sender = sender;
@@ -292,6 +305,8 @@ class WebSocket extends EventEmitter {
     socket.on('data', handleSocketData);
     socket.on('end', handleSocketEnd);
     socket.on('error', handleSocketError);
+
+    if (isNative) socket._start(this, receiver);
 
     this._readyState = OPEN;
     startFlow(this);

@@ -1,14 +1,22 @@
 'use strict';
 
 // `npm run test:autobahn`: the Autobahn TestSuite cases (run by kosoku, a
-// Python 3 port) against a wsrs server and a wsrs client, on 127.0.0.1.
+// Python 3 port) against wsrs servers and a wsrs client, on 127.0.0.1.
 //
-//   node scripts/autobahn.js [--mode server|client|both] [--include 1.*]...
-//                            [--update-expected] [--keep-reports DIR]
+//   node scripts/autobahn.js [--only server,server-native,client]
+//                            [--include 1.*]... [--update-expected]
+//                            [--keep-reports DIR]
+//
+// Sides (all three by default, in this order):
+//   server         kosoku's fuzzing client against a wsrs echo server
+//   server-native  the same against a wsrs echo server with engine: 'native'
+//   client         a wsrs client against kosoku's fuzzing server
+// `--mode` is the older name of `--only`; it also takes `both` (server and
+// client) and `all`.
 //
 // It installs kosoku==0.1.0 into .venv/autobahn (ignored by git), applies
 // ../shared/tools/kosoku-fix.py, runs the cases, and compares the results
-// with autobahn/expected-<mode>.json (case id -> behaviour). It fails on any
+// with autobahn/expected-<side>.json (case id -> behaviour). It fails on any
 // FAILED or ERROR case and on any case that got worse than expected.
 
 const { spawn, spawnSync, fork } = require('child_process');
@@ -23,6 +31,23 @@ const python = path.join(venv, 'bin', 'python');
 const kosoku = path.join(venv, 'bin', 'kosoku');
 const fixScript = path.join(root, '..', 'shared', 'tools', 'kosoku-fix.py');
 const MODE_LIMIT_MS = 20 * 60 * 1000;
+
+// The sides, in the order they run; `engine` is the echo server's.
+const SIDES = {
+  server: { kind: 'server', engine: null, reports: 'servers' },
+  'server-native': { kind: 'server', engine: 'native', reports: 'servers-native' },
+  client: { kind: 'client', reports: 'clients' }
+};
+const SIDE_SETS = { both: ['server', 'client'], all: Object.keys(SIDES) };
+
+const USAGE = `usage: node scripts/autobahn.js [--only <sides>] [--include <case>]...
+                               [--update-expected] [--keep-reports DIR]
+  --only <sides>     comma-separated: ${Object.keys(SIDES).join(', ')}
+                     (default: all); also 'both' (server,client) and 'all'
+  --mode <sides>     the same as --only
+  --include, -i ID   only the cases matching ID (e.g. 6.4.*), repeatable
+  --update-expected  rewrite autobahn/expected-<side>.json from the results
+  --keep-reports DIR keep kosoku's reports in DIR`;
 
 // How good a behaviour is; a case may not move to a higher rank.
 const RANK = {
@@ -42,22 +67,37 @@ const RANK = {
  */
 function parseArgs() {
   const args = process.argv.slice(2);
-  const options = { mode: 'both', include: [], update: false, keep: null };
+  const options = { sides: SIDE_SETS.all, include: [], update: false, keep: null };
 
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--mode') options.mode = args[++i];
+    if (a === '--mode' || a === '--only') options.sides = parseSides(a, args[++i]);
     else if (a === '--include' || a === '-i') options.include.push(args[++i]);
     else if (a === '--update-expected') options.update = true;
     else if (a === '--keep-reports') options.keep = args[++i];
-    else throw new Error(`unknown argument: ${a}`);
-  }
-
-  if (!['server', 'client', 'both'].includes(options.mode)) {
-    throw new Error(`--mode must be server, client or both, not ${options.mode}`);
+    else if (a === '--help' || a === '-h') options.help = true;
+    else throw new Error(`unknown argument: ${a}\n${USAGE}`);
   }
 
   return options;
+}
+
+/**
+ * Parses a list of sides.
+ *
+ * @param {String} flag The flag it came with
+ * @param {(String|undefined)} value The list
+ * @return {String[]} The sides, in running order
+ */
+function parseSides(flag, value) {
+  const wanted = new Set();
+  for (const name of String(value || '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (SIDE_SETS[name]) SIDE_SETS[name].forEach((s) => wanted.add(s));
+    else if (SIDES[name]) wanted.add(name);
+    else throw new Error(`${flag}: unknown side '${name}'\n${USAGE}`);
+  }
+  if (wanted.size === 0) throw new Error(`${flag} needs a list of sides\n${USAGE}`);
+  return Object.keys(SIDES).filter((s) => wanted.has(s));
 }
 
 /**
@@ -126,16 +166,20 @@ function finished(child, what) {
  *
  * @param {Object} options The options
  * @param {String} outdir Where the reports go
+ * @param {(String|null)} engine The server's `engine` option, if any
  */
-async function runServerMode(options, outdir) {
+async function runServerMode(options, outdir, engine) {
   const port = await freePort();
-  const server = fork(path.join(root, 'autobahn', 'echo-server.js'), [String(port)], {
+  const serverArgs = engine ? [String(port), engine] : [String(port)];
+  const server = fork(path.join(root, 'autobahn', 'echo-server.js'), serverArgs, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   });
 
   await new Promise((resolve, reject) => {
     server.once('message', resolve);
-    server.once('exit', (code) => reject(new Error(`echo server exited (${code})`)));
+    server.once('exit', (code) =>
+      reject(new Error(`echo server${engine ? ` (engine: ${engine})` : ''} exited (${code})`))
+    );
   });
 
   const args = ['-m', 'fuzzingclient', '-p', '2', '-o', outdir];
@@ -300,7 +344,7 @@ function readResults(outdir) {
 /**
  * Compares results with the expected ones and prints a summary.
  *
- * @param {String} mode `server` or `client`
+ * @param {String} mode The side: `server`, `server-native` or `client`
  * @param {Object} results Case id -> behaviour
  * @param {Object} options The options
  * @return {String[]} The problems found
@@ -347,22 +391,37 @@ function compare(mode, results, options) {
  */
 async function main() {
   const options = parseArgs();
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
   ensureKosoku();
 
   const reports = options.keep || fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-autobahn-'));
-  const modes = options.mode === 'both' ? ['server', 'client'] : [options.mode];
   const problems = [];
+  console.log(`autobahn: sides ${options.sides.join(', ')}`);
 
   try {
-    for (const mode of modes) {
-      const outdir = path.join(reports, mode === 'server' ? 'servers' : 'clients');
+    for (const mode of options.sides) {
+      const side = SIDES[mode];
+      const outdir = path.join(reports, side.reports);
       const started = Date.now();
 
-      if (mode === 'server') await runServerMode(options, outdir);
-      else await runClientMode(options, outdir);
+      let results;
+      try {
+        if (side.kind === 'server') await runServerMode(options, outdir, side.engine);
+        else await runClientMode(options, outdir);
+        results = readResults(outdir);
+      } catch (err) {
+        // A side that cannot run (e.g. a build without the native engine)
+        // is a problem, but the other sides still run.
+        problems.push(`${mode}: did not run: ${err.message}`);
+        console.error(`autobahn ${mode}: did not run: ${err.message}`);
+        continue;
+      }
 
       console.log(`autobahn ${mode}: ran in ${Math.round((Date.now() - started) / 1000)} s`);
-      problems.push(...compare(mode, readResults(outdir), options));
+      problems.push(...compare(mode, results, options));
     }
   } finally {
     if (!options.keep) fs.rmSync(reports, { recursive: true, force: true });

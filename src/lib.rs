@@ -5,6 +5,7 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod engine;
 pub mod protocol;
 
 // The fuzz harnesses (fuzz/src/), replayed by the tests, name this crate.

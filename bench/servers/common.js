@@ -9,12 +9,16 @@
  *   [--deflate] [--max-seconds N]
  *
  * Every server listens on 127.0.0.1 on a free port and prints one JSON line
- * to stdout: {"port":N,"pid":P,"impl":"...",...}. It exits when its stdin
+ * to stdout: {"port":N,"pid":P,"threads":T,"impl":"...",...} (`threads`:
+ * the process's thread count when it became ready, from /proc/self/task),
+ * or {"error":"..."} when it cannot run. It exits when its stdin
  * ends (the orchestrator went away), on SIGTERM/SIGINT, or after
  * --max-seconds (default 300) whatever happens. With `node --expose-gc`,
  * SIGUSR2 runs a full garbage collection (the loadgen sends it before
  * reading RSS).
  */
+
+const fs = require('fs');
 
 /**
  * @typedef {Object} ServerOptions
@@ -92,8 +96,31 @@ function loaded(fragment) {
  */
 function announce(port, info) {
   process.stdout.write(
-    JSON.stringify({ port, pid: process.pid, ...info }) + '\n'
+    JSON.stringify({ port, pid: process.pid, threads: threadCount(), ...info }) + '\n'
   );
+}
+
+/**
+ * The number of threads of this process.
+ *
+ * @return {(Number|null)} The count, or `null` without /proc
+ */
+function threadCount() {
+  try {
+    return fs.readdirSync('/proc/self/task').length;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Prints an error line in place of the ready line and exits with code 1.
+ *
+ * @param {String} message What went wrong
+ */
+function fail(message) {
+  process.stdout.write(JSON.stringify({ error: message }) + '\n');
+  process.exit(1);
 }
 
 /**
@@ -109,9 +136,8 @@ function start(main) {
     installGuards(opts);
     main(opts);
   } catch (err) {
-    process.stdout.write(JSON.stringify({ error: String(err.stack || err) }) + '\n');
-    process.exit(1);
+    fail(String(err.stack || err));
   }
 }
 
-module.exports = { announce, loaded, start };
+module.exports = { announce, fail, loaded, start };

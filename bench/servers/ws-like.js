@@ -10,9 +10,14 @@
  * `wss.broadcast(data, { binary })` when the library has it and
  * BENCH_BROADCAST is not `loop`, else through ws's documented loop over
  * `wss.clients`.
+ *
+ * `extra.serverOptions` is merged into the server's options (wsrs-native
+ * passes `engine: 'native'`), and `extra.check(wss)`, when given, runs once
+ * the server listens: if it returns a string, the server prints that as its
+ * error line and exits instead of announcing itself.
  */
 
-const { announce, loaded } = require('./common');
+const { announce, fail, loaded } = require('./common');
 
 /**
  * Starts the server.
@@ -21,15 +26,17 @@ const { announce, loaded } = require('./common');
  *     `.WebSocketServer`)
  * @param {Object} info What to put in the ready line
  * @param {import('./common').ServerOptions} opts The options
+ * @param {Object} [extra] `{ serverOptions, check }`, see above
  */
-function runWsLike(WebSocket, info, opts) {
+function runWsLike(WebSocket, info, opts, extra = {}) {
   const { WebSocketServer } = WebSocket;
   const OPEN = WebSocket.OPEN;
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
     perMessageDeflate: opts.deflate,
-    maxPayload: 64 * 1024 * 1024
+    maxPayload: 64 * 1024 * 1024,
+    ...extra.serverOptions
   });
   const useBroadcast =
     typeof wss.broadcast === 'function' && process.env.BENCH_BROADCAST !== 'loop';
@@ -57,6 +64,8 @@ function runWsLike(WebSocket, info, opts) {
     process.exit(1);
   });
   wss.on('listening', () => {
+    const problem = extra.check ? extra.check(wss) : null;
+    if (problem) fail(problem);
     announce(wss.address().port, {
       ...info,
       broadcast: opts.mode === 'broadcast' ? (useBroadcast ? 'wss.broadcast' : 'loop') : null,

@@ -4,6 +4,7 @@ pub mod close;
 pub mod deflate;
 pub mod error;
 pub mod frame;
+pub mod handshake;
 pub mod mask;
 pub mod parser;
 pub mod utf8;
