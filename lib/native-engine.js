@@ -57,8 +57,9 @@ const A_DEFLATE = 1;
 const A_SERVER_NCT = 2;
 const A_CLIENT_NCT = 4;
 
-// Payloads at least this large are passed as buffers of their own.
-const BIG = 64 * 1024;
+// Frame payloads at least this large are not copied: Rust reads them where
+// they are, and the socket keeps them referenced until they are written.
+const PIN_AT = 16 * 1024;
 // A socket asks Rust for progress reports once this much may be queued.
 const REPORT_AT = 4096;
 const TWO_32 = 4294967296;
@@ -344,21 +345,17 @@ class NativeHub {
 
     if (typeof payload === 'string') {
       if (payload.length > 0) {
-        if (payload.length * 3 >= BIG) {
-          payload = Buffer.from(payload);
-        } else {
-          this.reserve(payload.length * 3);
-          offset = this._used;
-          length = this._arena.utf8Write(payload, offset);
-          this._used += length;
-        }
+        this.reserve(payload.length * 3);
+        offset = this._used;
+        length = this._arena.utf8Write(payload, offset);
+        this._used += length;
       }
-    }
-
-    if (payload !== null && typeof payload !== 'string') {
+    } else if (payload !== null) {
       length = payload.length;
 
-      if (length >= BIG) {
+      if (length >= PIN_AT && (word0 & 0xff) >= CMD_FRAME) {
+        // Left where it is: the socket keeps it referenced until Rust has
+        // written it (see NativeSocket#_send).
         word0 |= F_BIG << 12;
         offset = this._bigs.length;
         this._bigs.push(payload);
@@ -455,7 +452,8 @@ class NativeSocket extends EventEmitter {
     this._receiver = null;
     this._held = null;
 
-    // Send progress, in payload bytes and frames (both mod 2^32).
+    // Send progress, in payload bytes and frames (both mod 2^32), and the
+    // callbacks and pinned payloads waiting for it: pairs of (frame, item).
     this._submitted = 0;
     this._frames = 0;
     this._reporting = false;
@@ -613,11 +611,26 @@ class NativeSocket extends EventEmitter {
    * @private
    */
   _send(word0, payload, cb) {
-    const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    let size;
+
+    if (typeof payload === 'string') {
+      if (payload.length >= PIN_AT) payload = Buffer.from(payload);
+      size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    } else {
+      size = payload.length;
+    }
 
     this._submitted = (this._submitted + size) % TWO_32;
     this._frames = (this._frames + 1) >>> 0;
     this._writableState.length += size;
+
+    if (size >= PIN_AT) {
+      // Rust reads the payload in place: keep it until it is written.
+      if (this._callbacks === null) this._callbacks = [];
+      this._callbacks.push(this._frames, payload);
+      word0 |= F_REPORT << 12;
+      this._reporting = true;
+    }
 
     if (typeof cb === 'function') {
       if (this._callbacks === null) this._callbacks = [];
@@ -656,7 +669,9 @@ class NativeSocket extends EventEmitter {
     const done = callbacks.splice(0, i);
 
     if (callbacks.length === 0) this._callbacks = null;
-    for (let j = 1; j < done.length; j += 2) done[j]();
+    for (let j = 1; j < done.length; j += 2) {
+      if (typeof done[j] === 'function') done[j]();
+    }
   }
 
   /**
@@ -731,7 +746,9 @@ class NativeSocket extends EventEmitter {
       const err = new Error('The socket was closed before the data was written');
 
       err.code = 'ERR_STREAM_DESTROYED';
-      for (let j = 1; j < callbacks.length; j += 2) callbacks[j](err);
+      for (let j = 1; j < callbacks.length; j += 2) {
+        if (typeof callbacks[j] === 'function') callbacks[j](err);
+      }
     }
   }
 }

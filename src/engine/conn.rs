@@ -9,14 +9,15 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, Interest};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
-use tokio::time::{timeout, Instant};
+use tokio::time::{timeout, timeout_at, Instant};
 
 use crate::engine::http::{parse_head, HeadError, Request, RESPONSE_408, RESPONSE_426};
 use crate::engine::inbox::Batch;
 use crate::engine::outq::{OutQueue, MAX_IOV};
+use crate::engine::pinned::Pinned;
 use crate::engine::server::{CommandBatch, Ctx};
 use crate::engine::wire::*;
 use crate::protocol::deflate::{Deflater, Inflater};
@@ -31,7 +32,7 @@ const READS_PER_TURN: usize = 4;
 /// A connection, shared by its task and the command task.
 pub(crate) struct Conn {
     id: u32,
-    wake: Notify,
+    pub(crate) wake: Notify,
     st: RefCell<State>,
 }
 
@@ -66,7 +67,9 @@ impl Conn {
 
 /// The connection's task.
 pub(crate) async fn run(ctx: Rc<Ctx>, conn: Rc<Conn>, mut stream: TcpStream, peer: SocketAddr) {
-    if handshake(&ctx, &conn, &mut stream, peer).await {
+    // Boxed, so that an open connection does not keep the handshake's
+    // state: the task stays small while idle.
+    if Box::pin(handshake(&ctx, &conn, &mut stream, peer)).await {
         serve(&ctx, &conn, &mut stream).await;
     }
     drop(stream);
@@ -104,20 +107,98 @@ async fn handshake(ctx: &Ctx, conn: &Conn, stream: &mut TcpStream, peer: SocketA
         st.rest = rest;
     }
     ctx.emit(|b| b.push_bytes(EV_HANDSHAKE, conn.id, &fields));
-    true
+    let deadline = Instant::now() + ctx.cfg.handshake_timeout;
+    timeout_at(deadline, settle(ctx, conn, stream))
+        .await
+        .unwrap_or(false)
+}
+
+/// Until JavaScript answers: writes what it writes (a refusal), half-closes
+/// when told to, and returns whether it accepted.
+async fn settle(ctx: &Ctx, conn: &Conn, stream: &mut TcpStream) -> bool {
+    let mut blocked = false;
+    let mut shut = false;
+    loop {
+        {
+            let st = conn.st.borrow();
+            if st.destroy {
+                return false;
+            }
+            if st.accepted {
+                return true;
+            }
+        }
+        if !blocked {
+            match flush(ctx, conn, stream) {
+                Ok(b) => blocked = b,
+                Err(_) => return false,
+            }
+        }
+        let shut_now = {
+            let st = conn.st.borrow();
+            st.shutdown && !shut && st.out.is_empty()
+        };
+        if shut_now {
+            if poll_fn(|cx| Pin::new(&mut *stream).poll_shutdown(cx))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+            shut = true;
+        }
+        let mut readable = false;
+        tokio::select! {
+            biased;
+            _ = conn.wake.notified() => {}
+            r = stream.writable(), if blocked => {
+                if r.is_err() {
+                    return false;
+                }
+                blocked = false;
+            }
+            r = stream.readable(), if shut => {
+                if r.is_err() {
+                    return false;
+                }
+                readable = true;
+            }
+        }
+        if readable {
+            // Refused and half-closed: wait for the client to go.
+            let mut scratch = ctx.scratch.borrow_mut();
+            match stream.try_read(&mut scratch) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 async fn read_head(ctx: &Ctx, stream: &TcpStream) -> Result<Option<(Request, Vec<u8>)>, HeadError> {
     let limits = ctx.cfg.head_limits;
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 2048];
     loop {
         if stream.readable().await.is_err() {
             return Ok(None);
         }
-        match stream.try_read(&mut chunk) {
+        let read = {
+            let mut scratch = ctx.scratch.borrow_mut();
+            let room = limits
+                .max_bytes
+                .saturating_sub(buf.len())
+                .clamp(1, scratch.len());
+            let r = stream.try_read(&mut scratch[..room]);
+            if let Ok(n) = r {
+                buf.extend_from_slice(&scratch[..n]);
+            }
+            r
+        };
+        match read {
             Ok(0) => return Ok(None),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(_) => return Ok(None),
         }
@@ -169,7 +250,7 @@ async fn refuse(stream: &mut TcpStream, response: &[u8]) {
     let _ = stream.try_write(response);
     let _ = poll_fn(|cx| Pin::new(&mut *stream).poll_shutdown(cx)).await;
     let _ = timeout(Duration::from_millis(500), async {
-        let mut sink = [0u8; 1024];
+        let mut sink = vec![0u8; 1024];
         loop {
             if stream.readable().await.is_err() {
                 return;
@@ -193,77 +274,72 @@ enum Read {
 
 /// After the request: wait for JavaScript's answer, then move bytes both
 /// ways until the connection ends.
-async fn serve(ctx: &Ctx, conn: &Conn, stream: &mut TcpStream) {
-    let deadline = Instant::now() + ctx.cfg.handshake_timeout;
+async fn serve(ctx: &Ctx, conn: &Rc<Conn>, stream: &mut TcpStream) {
     let mut write_blocked = false;
     let mut peer_eof = false;
     let mut shut = false;
-    let mut rest_fed = false;
+    let mut rest = std::mem::take(&mut conn.st.borrow_mut().rest);
+    if !rest.is_empty() {
+        deliver(ctx, conn, &mut rest);
+    }
+    drop(rest);
     loop {
-        let (accepted, paused) = {
-            let st = conn.st.borrow();
-            if st.destroy {
-                return;
-            }
-            (st.accepted, st.paused)
-        };
-        if accepted && !rest_fed {
-            rest_fed = true;
-            let mut rest = std::mem::take(&mut conn.st.borrow_mut().rest);
-            if !rest.is_empty() {
-                deliver(ctx, conn, &mut rest);
-            }
-        }
         if !write_blocked {
             match flush(ctx, conn, stream) {
                 Ok(blocked) => write_blocked = blocked,
                 Err(_) => return,
             }
         }
-        let (doomed, shut_now) = {
+        let (destroy, doomed, paused, shut_now) = {
             let st = conn.st.borrow();
-            (st.doomed, st.shutdown && !shut && st.out.is_empty())
+            (
+                st.destroy,
+                st.doomed,
+                st.paused,
+                st.shutdown && !shut && st.out.is_empty(),
+            )
         };
-        if doomed {
+        if destroy || doomed {
             return;
         }
-        {
-            if shut_now {
-                if poll_fn(|cx| Pin::new(&mut *stream).poll_shutdown(cx))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                shut = true;
+        if shut_now {
+            if poll_fn(|cx| Pin::new(&mut *stream).poll_shutdown(cx))
+                .await
+                .is_err()
+            {
+                return;
             }
+            shut = true;
         }
         if shut && peer_eof {
             return;
         }
-        let want_read = accepted && !paused && !peer_eof;
-        let space = ctx.shared.space.notified();
-        tokio::pin!(space);
-        space.as_mut().enable();
-        let throttled = want_read && ctx.throttled();
+        let mut want_read = !paused && !peer_eof;
+        if want_read && ctx.throttled() {
+            // JavaScript is behind: wait until it has taken its events.
+            ctx.park(conn);
+            want_read = false;
+        }
+        // One readiness wait for both directions keeps the task small.
+        let interest = match (want_read, write_blocked) {
+            (true, true) => Some(Interest::READABLE | Interest::WRITABLE),
+            (true, false) => Some(Interest::READABLE),
+            (false, true) => Some(Interest::WRITABLE),
+            (false, false) => None,
+        };
         let mut readable = false;
         tokio::select! {
             biased;
             _ = conn.wake.notified() => {}
-            r = stream.readable(), if want_read && !throttled => {
-                if r.is_err() {
+            r = stream.ready(interest.unwrap_or(Interest::READABLE)), if interest.is_some() => {
+                let Ok(ready) = r else {
                     return;
+                };
+                readable = want_read && (ready.is_readable() || ready.is_read_closed());
+                if ready.is_writable() || ready.is_write_closed() {
+                    write_blocked = false;
                 }
-                readable = true;
             }
-            r = stream.writable(), if write_blocked => {
-                if r.is_err() {
-                    return;
-                }
-                write_blocked = false;
-            }
-            _ = &mut space, if throttled => {}
-            _ = tokio::time::sleep_until(deadline), if !accepted => return,
         }
         if readable {
             match read(ctx, conn, stream) {
@@ -403,8 +479,8 @@ pub(crate) fn apply_batch(ctx: &Ctx, mut batch: CommandBatch) {
             let Some(big) = batch.bigs.get_mut(off) else {
                 continue;
             };
-            let payload = std::mem::take(big);
-            frame(ctx, &conn, w0, Body::Owned(payload));
+            let payload = std::mem::replace(big, Pinned::from_static(&[]));
+            frame(ctx, &conn, w0, Body::Pinned(payload));
             continue;
         }
         let Some(payload) = off
@@ -427,14 +503,14 @@ pub(crate) fn apply_batch(ctx: &Ctx, mut batch: CommandBatch) {
 
 enum Body<'a> {
     Slice(&'a [u8]),
-    Owned(Vec<u8>),
+    Pinned(Pinned),
 }
 
 impl Body<'_> {
     fn bytes(&self) -> &[u8] {
         match self {
             Body::Slice(s) => s,
-            Body::Owned(v) => v,
+            Body::Pinned(p) => p.bytes(),
         }
     }
 }
@@ -496,7 +572,7 @@ fn frame(ctx: &Ctx, conn: &Conn, w0: u32, body: Body<'_>) {
     let units = body.bytes().len() as u64;
     if w0 & 0xff == CMD_WRITE {
         match body {
-            Body::Owned(v) => st.out.push_frame_owned(&[], v, units),
+            Body::Pinned(p) => st.out.push_frame_pinned(&[], p, units),
             Body::Slice(s) => st.out.push_frame(&[], s, units),
         }
         check_limit(ctx, conn, &mut st);
@@ -531,9 +607,9 @@ fn frame(ctx: &Ctx, conn: &Conn, w0: u32, body: Body<'_>) {
             let header = build_header(spec, out.len() as u64);
             st.out.push_frame_owned(header.as_bytes(), out, units);
         }
-        (None, Body::Owned(v)) => {
-            let header = build_header(spec, v.len() as u64);
-            st.out.push_frame_owned(header.as_bytes(), v, units);
+        (None, Body::Pinned(p)) => {
+            let header = build_header(spec, p.bytes().len() as u64);
+            st.out.push_frame_pinned(header.as_bytes(), p, units);
         }
         (None, Body::Slice(s)) => {
             let header = build_header(spec, s.len() as u64);

@@ -11,7 +11,9 @@ mod conn;
 pub mod http;
 pub mod inbox;
 pub mod outq;
+pub mod pinned;
 mod server;
 pub mod wire;
 
+pub use pinned::Pinned;
 pub use server::{CommandBatch, Engine, EngineConfig, Notifier};

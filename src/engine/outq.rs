@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
+use crate::engine::pinned::Pinned;
+
 /// Small frames are appended to the last chunk while it is under this size.
 const COALESCE: usize = 64 * 1024;
 /// Payloads this large get a chunk of their own (no copy).
@@ -17,15 +19,30 @@ struct Chunk {
     // not copied; chunks always hold whole frames.
     prefix: [u8; 14],
     prefix_len: u8,
-    data: Vec<u8>,
+    data: Data,
     // Payload bytes (as submitted) and frames completed with this chunk.
     units: u64,
     frames: u32,
 }
 
+/// A chunk's bytes: ours, or JavaScript's (a large payload, not copied).
+enum Data {
+    Owned(Vec<u8>),
+    Pinned(Pinned),
+}
+
+impl Data {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Owned(v) => v,
+            Data::Pinned(p) => p.bytes(),
+        }
+    }
+}
+
 impl Chunk {
     fn len(&self) -> usize {
-        usize::from(self.prefix_len) + self.data.len()
+        usize::from(self.prefix_len) + self.data.bytes().len()
     }
 }
 
@@ -76,12 +93,25 @@ impl OutQueue {
             self.append(header, &payload, units, 1);
             return;
         }
+        self.push_chunk(header, Data::Owned(payload), units);
+    }
+
+    /// Appends a frame whose payload stays in JavaScript's memory.
+    pub fn push_frame_pinned(&mut self, header: &[u8], payload: Pinned, units: u64) {
+        if payload.bytes().len() < OWN_CHUNK || header.len() > 14 {
+            self.append(header, payload.bytes(), units, 1);
+            return;
+        }
+        self.push_chunk(header, Data::Pinned(payload), units);
+    }
+
+    fn push_chunk(&mut self, header: &[u8], data: Data, units: u64) {
         let mut prefix = [0u8; 14];
         prefix[..header.len()].copy_from_slice(header);
         let chunk = Chunk {
             prefix,
             prefix_len: header.len() as u8,
-            data: payload,
+            data,
             units,
             frames: 1,
         };
@@ -93,11 +123,17 @@ impl OutQueue {
         let n = header.len() + payload.len();
         self.bytes += n;
         match self.chunks.back_mut() {
-            Some(last) if last.prefix_len == 0 && last.data.len() + n <= COALESCE => {
-                last.data.extend_from_slice(header);
-                last.data.extend_from_slice(payload);
-                last.units += units;
-                last.frames += frames;
+            Some(Chunk {
+                prefix_len: 0,
+                data: Data::Owned(data),
+                units: u,
+                frames: f,
+                ..
+            }) if data.len() + n <= COALESCE => {
+                data.extend_from_slice(header);
+                data.extend_from_slice(payload);
+                *u += units;
+                *f += frames;
             }
             _ => {
                 let mut data = Vec::with_capacity(n.max(256));
@@ -106,7 +142,7 @@ impl OutQueue {
                 self.chunks.push_back(Chunk {
                     prefix: [0; 14],
                     prefix_len: 0,
-                    data,
+                    data: Data::Owned(data),
                     units,
                     frames,
                 });
@@ -123,12 +159,13 @@ impl OutQueue {
             }
             let skip = if i == 0 { self.off } else { 0 };
             let plen = usize::from(c.prefix_len);
+            let data = c.data.bytes();
             if skip < plen {
                 iov[n] = IoSlice::new(&c.prefix[skip..plen]);
                 n += 1;
-                iov[n] = IoSlice::new(&c.data);
+                iov[n] = IoSlice::new(data);
             } else {
-                iov[n] = IoSlice::new(&c.data[skip - plen..]);
+                iov[n] = IoSlice::new(&data[skip - plen..]);
             }
             n += 1;
         }

@@ -18,6 +18,7 @@ use tokio::task::LocalSet;
 use crate::engine::conn::{self, Conn};
 use crate::engine::http::HeadLimits;
 use crate::engine::inbox::Batch;
+use crate::engine::pinned::Pinned;
 use crate::engine::wire::EV_SERVER_CLOSED;
 use crate::protocol::parser::Config;
 
@@ -58,7 +59,8 @@ pub struct EngineConfig {
 pub struct CommandBatch {
     pub recs: Vec<u32>,
     pub data: Vec<u8>,
-    pub bigs: Vec<Vec<u8>>,
+    /// Large payloads, left in JavaScript's memory.
+    pub bigs: Vec<Pinned>,
 }
 
 struct Inbox {
@@ -70,7 +72,7 @@ struct Inbox {
 pub(crate) struct Shared {
     inbox: Mutex<Inbox>,
     pub(crate) inbox_weight: AtomicUsize,
-    /// Signalled when JavaScript took the inbox.
+    /// Signalled when JavaScript took the inbox (wakes `unpark`).
     pub(crate) space: Notify,
     cmds: Mutex<Vec<CommandBatch>>,
     cmd_wake: Notify,
@@ -132,6 +134,7 @@ impl Engine {
                     scratch: RefCell::new(vec![0; 64 * 1024]),
                     events: RefCell::new(Vec::new()),
                     gone: Notify::new(),
+                    parked: RefCell::new(Vec::new()),
                 });
                 let local = LocalSet::new();
                 local.block_on(&rt, run(ctx.clone(), listener));
@@ -158,7 +161,7 @@ impl Engine {
             std::mem::take(&mut inbox.batch)
         };
         self.shared.inbox_weight.store(0, Ordering::Release);
-        self.shared.space.notify_waiters();
+        self.shared.space.notify_one();
         batch
     }
 
@@ -241,6 +244,8 @@ pub(crate) struct Ctx {
     pub(crate) events: RefCell<Vec<crate::protocol::parser::Event>>,
     /// Signalled whenever a connection goes.
     pub(crate) gone: Notify,
+    /// Connections waiting for JavaScript to take its events.
+    pub(crate) parked: RefCell<Vec<Rc<Conn>>>,
 }
 
 impl Ctx {
@@ -266,6 +271,14 @@ impl Ctx {
         self.shared.inbox_weight.load(Ordering::Acquire) > INBOX_LIMIT
     }
 
+    /// Parks a connection until JavaScript polls (see `unpark`).
+    pub(crate) fn park(&self, conn: &Rc<Conn>) {
+        let mut parked = self.parked.borrow_mut();
+        if !parked.iter().any(|c| Rc::ptr_eq(c, conn)) {
+            parked.push(conn.clone());
+        }
+    }
+
     fn new_id(&self) -> u32 {
         let conns = self.conns.borrow();
         loop {
@@ -283,6 +296,7 @@ async fn run(ctx: Rc<Ctx>, listener: TcpListener) {
         return;
     }
     tokio::task::spawn_local(commands(ctx.clone()));
+    tokio::task::spawn_local(unpark(ctx.clone()));
     let serve = async {
         accept_loop(&ctx, listener).await;
         while !ctx.conns.borrow().is_empty() {
@@ -316,6 +330,17 @@ async fn accept_loop(ctx: &Rc<Ctx>, listener: TcpListener) {
     }
 }
 
+/// Wakes the parked connections each time JavaScript has polled.
+async fn unpark(ctx: Rc<Ctx>) {
+    loop {
+        ctx.shared.space.notified().await;
+        let parked = std::mem::take(&mut *ctx.parked.borrow_mut());
+        for c in parked {
+            c.wake.notify_one();
+        }
+    }
+}
+
 async fn commands(ctx: Rc<Ctx>) {
     loop {
         ctx.shared.cmd_wake.notified().await;
@@ -323,5 +348,73 @@ async fn commands(ctx: Rc<Ctx>) {
         for batch in batches {
             conn::apply_batch(&ctx, batch);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+
+    impl Notifier for Quiet {
+        fn notify(&self) -> bool {
+            true
+        }
+    }
+
+    /// An idle connection costs its task's future: keep it small (the
+    /// handshake's state is boxed and freed once the handshake is over).
+    #[test]
+    fn an_idle_connection_task_stays_small() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let s = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+                .await
+                .unwrap();
+            let peer = s.local_addr().unwrap();
+            let cfg = EngineConfig {
+                host: String::new(),
+                port: 0,
+                backlog: 1,
+                reuse_port: false,
+                parser: Config::default(),
+                deflate_level: 6,
+                max_buffered_amount: 0,
+                handshake_timeout: Duration::from_secs(1),
+                head_limits: HeadLimits::default(),
+            };
+            let ctx = Rc::new(Ctx {
+                shared: Arc::new(Shared {
+                    inbox: Mutex::new(Inbox {
+                        batch: Batch::default(),
+                        notified: false,
+                    }),
+                    inbox_weight: AtomicUsize::new(0),
+                    space: Notify::new(),
+                    cmds: Mutex::new(Vec::new()),
+                    cmd_wake: Notify::new(),
+                    stop: Notify::new(),
+                    killed: AtomicBool::new(false),
+                    kill: Notify::new(),
+                }),
+                cfg,
+                notifier: Box::new(Quiet),
+                conns: RefCell::new(HashMap::new()),
+                next_id: Cell::new(0),
+                scratch: RefCell::new(Vec::new()),
+                events: RefCell::new(Vec::new()),
+                gone: Notify::new(),
+                parked: RefCell::new(Vec::new()),
+            });
+            let task = conn::run(ctx, Rc::new(Conn::new(1)), s, peer);
+            let size = std::mem::size_of_val(&task);
+            assert!(size <= 512, "connection task is {size} bytes");
+            assert!(std::mem::size_of::<Conn>() <= 192);
+        });
     }
 }

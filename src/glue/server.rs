@@ -13,7 +13,7 @@ use napi_derive::napi;
 
 use crate::engine::http::HeadLimits;
 use crate::engine::inbox::Batch;
-use crate::engine::{CommandBatch, Engine, EngineConfig, Notifier};
+use crate::engine::{CommandBatch, Engine, EngineConfig, Notifier, Pinned};
 use crate::protocol::parser::Config;
 
 /// Options of `new NativeServer()` (checked and defaulted in JS).
@@ -204,10 +204,13 @@ impl NativeServer {
         engine.submit(CommandBatch {
             recs: tape[..words].to_vec(),
             data: data[..used].to_vec(),
+            // SAFETY: lib/native-engine.js keeps each of these Buffers
+            // referenced until the engine reports its frame written or the
+            // connection closed (see `Pinned`).
             bigs: bigs
                 .unwrap_or_default()
-                .into_iter()
-                .map(|b| b.to_vec())
+                .iter()
+                .map(|b| unsafe { Pinned::new(b.as_ptr(), b.len()) })
                 .collect(),
         });
     }
