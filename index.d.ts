@@ -830,6 +830,43 @@ declare namespace WebSocket {
     /** As the client option of the same name. Defaults to `false`. */
     skipUTF8Validation?: boolean | undefined;
     /**
+     * wsrs: `'native'` makes Rust (a tokio runtime on a thread of its own)
+     * own the port given by `port` and every connection: it reads the
+     * upgrade request, parses, inflates, frames, deflates and writes, while
+     * JavaScript keeps the same API and every decision (`verifyClient`,
+     * `handleProtocols`, `'headers'`). Needs `port`. Defaults to
+     * `'default'` (Node owns the sockets).
+     */
+    engine?: 'default' | 'native' | undefined;
+    /**
+     * wsrs, `engine: 'native'`: set `SO_REUSEPORT`, so that several
+     * processes or worker threads can each listen on the same port.
+     */
+    reusePort?: boolean | undefined;
+    /**
+     * wsrs, `engine: 'native'`: bytes a connection may have queued
+     * unwritten (a peer that stops reading) before it fails with
+     * `WSRS_ERR_SEND_QUEUE_LIMIT` and is closed with 1008. 0 disables the
+     * limit. Defaults to 64 MiB.
+     */
+    maxBufferedAmount?: number | undefined;
+    /**
+     * wsrs, `engine: 'native'`: milliseconds from accept to the end of the
+     * opening handshake (the request head, then `verifyClient`). Defaults
+     * to 10000; a request head that is not complete by then gets 408.
+     */
+    handshakeTimeout?: number | undefined;
+    /**
+     * wsrs, `engine: 'native'`: largest request head in bytes (431 above
+     * it). Defaults to 16384, Node's `maxHeaderSize`.
+     */
+    maxHeaderSize?: number | undefined;
+    /**
+     * wsrs, `engine: 'native'`: most request header fields (431 above
+     * it). Defaults to 100.
+     */
+    maxHeaders?: number | undefined;
+    /**
      * Decides whether to accept a handshake, after the protocol checks;
      * see `VerifyClient`. A refusal answers 401 unless told otherwise.
      */

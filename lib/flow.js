@@ -18,6 +18,17 @@ const kFlow = Symbol('wsrs-flow');
 /** The default of the `sendHighWaterMark` option, in bytes. */
 const DEFAULT_HIGH_WATER_MARK = 16 * 1024;
 
+// The flow state of endpoints with the default high-water mark and no
+// heartbeat or idle timeout, until one of them has a `'drain'` to track.
+const SHARED_FLOW = Object.freeze({
+  highWaterMark: DEFAULT_HIGH_WATER_MARK,
+  needDrain: false,
+  watchingSocket: false,
+  check: null,
+  heartbeat: null,
+  idle: null
+});
+
 // `WebSocket#readyState` values used here.
 const OPEN = 1;
 
@@ -93,12 +104,24 @@ function checkNumber(name, value, min) {
 function initFlow(ws, options) {
   const opts = options || {};
   const heartbeat = opts.heartbeat;
+  const highWaterMark =
+    opts.sendHighWaterMark !== undefined
+      ? opts.sendHighWaterMark
+      : DEFAULT_HIGH_WATER_MARK;
+
+  if (
+    !(heartbeat && typeof heartbeat === 'object') &&
+    !(opts.idleTimeout > 0) &&
+    highWaterMark === DEFAULT_HIGH_WATER_MARK
+  ) {
+    // Nothing per connection yet: share the defaults until `'drain'` has
+    // to be tracked (see `ownFlow()`).
+    ws[kFlow] = SHARED_FLOW;
+    return;
+  }
 
   ws[kFlow] = {
-    highWaterMark:
-      opts.sendHighWaterMark !== undefined
-        ? opts.sendHighWaterMark
-        : DEFAULT_HIGH_WATER_MARK,
+    highWaterMark,
     needDrain: false,
     watchingSocket: false,
     check: null,
@@ -119,6 +142,25 @@ function initFlow(ws, options) {
 }
 
 /**
+ * The flow state of `ws` that it may change: its own copy of the shared
+ * defaults if it had none, with its `'drain'` check.
+ *
+ * @param {WebSocket} ws The endpoint
+ * @return {Object}
+ * @private
+ */
+function ownFlow(ws) {
+  let flow = ws[kFlow];
+
+  if (flow === SHARED_FLOW) {
+    flow = ws[kFlow] = { ...SHARED_FLOW };
+  }
+
+  if (flow.check === null) flow.check = () => checkDrain(ws);
+  return flow;
+}
+
+/**
  * Starts the timers of an endpoint that has just opened.
  *
  * @param {WebSocket} ws The endpoint, with its socket and receiver set
@@ -126,9 +168,6 @@ function initFlow(ws, options) {
  */
 function startFlow(ws) {
   const flow = ws[kFlow];
-
-  flow.check = () => checkDrain(ws);
-
   const hb = flow.heartbeat;
 
   if (hb !== null) {
@@ -167,7 +206,7 @@ function stopFlow(ws) {
   const flow = ws[kFlow];
   const hb = flow.heartbeat;
 
-  flow.needDrain = false;
+  if (flow !== SHARED_FLOW) flow.needDrain = false;
 
   if (hb !== null) {
     clearInterval(hb.timer);
@@ -219,11 +258,13 @@ function sendCallback(ws, size, cb) {
     return cb;
   }
 
-  if (typeof cb !== 'function') return flow.check;
+  const check = ownFlow(ws).check;
+
+  if (typeof cb !== 'function') return check;
 
   return (err) => {
     cb(err);
-    flow.check();
+    check();
   };
 }
 
@@ -236,7 +277,7 @@ function sendCallback(ws, size, cb) {
  * @public
  */
 function drainCallback(ws) {
-  return ws[kFlow].check;
+  return ownFlow(ws).check;
 }
 
 /**
@@ -248,9 +289,9 @@ function drainCallback(ws) {
  * @public
  */
 function afterWrite(ws) {
-  const flow = ws[kFlow];
+  if (ws.bufferedAmount < ws[kFlow].highWaterMark) return true;
 
-  if (ws.bufferedAmount < flow.highWaterMark) return true;
+  const flow = ownFlow(ws);
 
   flow.needDrain = true;
 

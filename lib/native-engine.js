@@ -24,6 +24,7 @@ const native = require('./native');
 const Sender = require('./sender');
 const PerMessageDeflate = require('./permessage-deflate');
 const { EMPTY_BUFFER, kStatusCode } = require('./constants');
+const Listeners = require('./listeners');
 
 // Event records (src/engine/wire.rs).
 const EV_HANDSHAKE = 1;
@@ -63,6 +64,11 @@ const PIN_AT = 16 * 1024;
 // A socket asks Rust for progress reports once this much may be queued.
 const REPORT_AT = 4096;
 const TWO_32 = 4294967296;
+
+// A socket's readable state as the WebSocket reads it on close: nothing is
+// ever buffered on the JavaScript side.
+const READABLE = Object.freeze({ endEmitted: false, length: 0 });
+const ENDED = Object.freeze({ endEmitted: true, length: 0 });
 
 // Node's rule for repeated request headers: these keep the first value,
 // `set-cookie` becomes an array, and the rest are joined with ', '.
@@ -443,6 +449,7 @@ class NativeSocket extends EventEmitter {
   constructor(hub, id, fields) {
     super();
 
+    this._events = new Listeners();
     this._hub = hub;
     this._id = id;
     this._accept = '';
@@ -459,17 +466,28 @@ class NativeSocket extends EventEmitter {
     this._reporting = false;
     this._callbacks = null;
 
-    this.remoteAddress = fields[3];
+    // A copy, not a slice that would keep the whole request head alive.
+    this.remoteAddress = Buffer.from(fields[3], 'latin1').latin1Slice();
     this.remotePort = Number(fields[4]);
-    this.remoteFamily = fields[5];
+    this.remoteFamily = fields[5] === 'IPv4' ? 'IPv4' : 'IPv6';
     this.readable = true;
     this.writable = true;
     this.destroyed = false;
     this.writableNeedDrain = false;
 
-    // Read by `WebSocket#bufferedAmount` and on close.
-    this._writableState = { length: 0 };
-    this._readableState = { endEmitted: false, length: 0 };
+    // Payload bytes Rust has not written yet (see `_writableState`).
+    this.length = 0;
+    this._readableState = READABLE;
+  }
+
+  /**
+   * What `WebSocket#bufferedAmount` reads: `length` is the bytes queued.
+   *
+   * @type {NativeSocket}
+   * @private
+   */
+  get _writableState() {
+    return this;
   }
 
   /**
@@ -622,7 +640,7 @@ class NativeSocket extends EventEmitter {
 
     this._submitted = (this._submitted + size) % TWO_32;
     this._frames = (this._frames + 1) >>> 0;
-    this._writableState.length += size;
+    this.length += size;
 
     if (size >= PIN_AT) {
       // Rust reads the payload in place: keep it until it is written.
@@ -637,7 +655,7 @@ class NativeSocket extends EventEmitter {
       this._callbacks.push(this._frames, cb);
       word0 |= F_REPORT << 12;
       this._reporting = true;
-    } else if (!this._reporting && this._writableState.length >= REPORT_AT) {
+    } else if (!this._reporting && this.length >= REPORT_AT) {
       word0 |= F_REPORT << 12;
       this._reporting = true;
     }
@@ -653,7 +671,7 @@ class NativeSocket extends EventEmitter {
   _written(units, frames) {
     const pending = (this._submitted - units + TWO_32) % TWO_32;
 
-    this._writableState.length = pending;
+    this.length = pending;
     if (pending === 0) this._reporting = false;
 
     const callbacks = this._callbacks;
@@ -711,7 +729,7 @@ class NativeSocket extends EventEmitter {
     // The engine closes such a connection itself, with 1008.
     if (code === 'WSRS_ERR_SEND_QUEUE_LIMIT') this._websocket._closeCode = 1008;
 
-    receiver._writableState.errorEmitted = true;
+    receiver.errorEmitted = true;
     receiver.emit('error', err);
   }
 
@@ -722,7 +740,7 @@ class NativeSocket extends EventEmitter {
    */
   _end() {
     this.readable = false;
-    this._readableState.endEmitted = true;
+    this._readableState = ENDED;
     this.emit('end');
   }
 
@@ -844,13 +862,23 @@ class NativeReceiver extends EventEmitter {
   constructor(binaryType) {
     super();
 
+    this._events = new Listeners();
     this._binaryType = binaryType;
     this._closed = false;
-    this._writableState = {
-      needDrain: false,
-      errorEmitted: false,
-      finished: false
-    };
+    this.needDrain = false;
+    this.errorEmitted = false;
+    this.finished = false;
+  }
+
+  /**
+   * What the `WebSocket` reads of a Receiver's writable state
+   * (`needDrain`, `errorEmitted`, `finished`): kept on the receiver.
+   *
+   * @type {NativeReceiver}
+   * @private
+   */
+  get _writableState() {
+    return this;
   }
 
   /**
@@ -866,7 +894,7 @@ class NativeReceiver extends EventEmitter {
    * Nothing more will arrive.
    */
   end() {
-    this._writableState.finished = true;
+    this.finished = true;
   }
 }
 

@@ -13,6 +13,10 @@ const { mask: applyMask, toBuffer } = require('./buffer-util');
 // The payload's byte length, computed once by the caller of `frame()`.
 const kByteLength = Symbol('kByteLength');
 
+// The queue of a Sender that never had to queue: shared, so an idle
+// connection does not hold an array of its own.
+const NO_QUEUE = Object.freeze([]);
+
 // Sender states.
 const DEFAULT = 0;
 const DEFLATING = 1;
@@ -68,7 +72,7 @@ class Sender {
     this._firstFragment = true;
     this._compress = false;
     this._bufferedBytes = 0;
-    this._queue = [];
+    this._queue = NO_QUEUE;
     this._state = DEFAULT;
     this._held = null;
     this.onerror = NOOP;
@@ -517,6 +521,7 @@ class Sender {
    */
   enqueue(params) {
     this._bufferedBytes += params[3][kByteLength];
+    if (this._queue === NO_QUEUE) this._queue = [];
     this._queue.push(params);
   }
 

@@ -206,6 +206,7 @@ module.exports = {
   isSubscribed,
   leaveAll,
   membersOf,
+  serverOf,
   subscribe,
   topicsOf,
   unsubscribe

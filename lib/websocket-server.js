@@ -11,7 +11,7 @@ const WebSocket = require('./websocket');
 const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
 const { PreparedMessage, deliver, exclusion } = require('./broadcast');
 const { validateFlowOptions } = require('./flow');
-const { attachToServer, membersOf } = require('./topics');
+const { attachToServer, membersOf, serverOf } = require('./topics');
 const { NativeHub, NativeSocket } = require('./native-engine');
 
 // Lifecycle of a server, stored in `_state` (the numbers are observable).
@@ -339,7 +339,8 @@ class WebSocketServer extends EventEmitter {
    * @public
    */
   handleUpgrade(req, socket, head, cb) {
-    socket.on('error', destroySocket);
+    // The native engine's sockets never emit `'error'`.
+    if (!(socket instanceof NativeSocket)) socket.on('error', destroySocket);
 
     const headers = req.headers;
     const key = headers['sec-websocket-key'];
@@ -538,6 +539,9 @@ class WebSocketServer extends EventEmitter {
     this.emit('headers', response, req);
 
     socket.write(response.join('\r\n') + '\r\n\r\n');
+
+    // The accept value was a slice of the request head: let the head go.
+    if (socket instanceof NativeSocket) socket._accept = '';
     socket.removeListener('error', destroySocket);
 
     ws.setSocket(socket, head, {
@@ -549,16 +553,8 @@ class WebSocketServer extends EventEmitter {
     });
 
     if (this.clients) {
-      const clients = this.clients;
-
-      clients.add(ws);
-      ws.on('close', () => {
-        clients.delete(ws);
-
-        if (this._closeWhenEmpty && clients.size === 0) {
-          process.nextTick(markClosed, this);
-        }
-      });
+      this.clients.add(ws);
+      ws.on('close', forgetClient);
     }
 
     cb(ws, req);
@@ -682,6 +678,23 @@ function attachListeners(emitter, listeners) {
       emitter.removeListener(event, listeners[event]);
     }
   };
+}
+
+/**
+ * `'close'` listener of a tracked client (`this`): one function for all of
+ * them, so that tracking costs no closure per connection.
+ *
+ * @private
+ */
+function forgetClient() {
+  const server = serverOf(this);
+  const clients = server.clients;
+
+  clients.delete(this);
+
+  if (server._closeWhenEmpty && clients.size === 0) {
+    process.nextTick(markClosed, server);
+  }
 }
 
 /**

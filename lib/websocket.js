@@ -50,6 +50,10 @@ const {
   kWebSocket,
   NOOP
 } = require('./constants');
+const Listeners = require('./listeners');
+
+// The extensions of a server-side endpoint that negotiated none.
+const NO_EXTENSIONS = Object.freeze({});
 
 // Names of the ready states, indexed by their numeric value.
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
@@ -119,6 +123,7 @@ class WebSocket extends EventEmitter {
   constructor(address, protocols, options) {
     super();
 
+    this._events = new Listeners();
     this._autoPong = true;
     this._binaryType = BINARY_TYPES[0];
     this._bufferedAmount = 0;
@@ -140,7 +145,9 @@ class WebSocket extends EventEmitter {
     this._socket = null;
 
     if (address === null) {
-      // Server side: the WebSocketServer hands over its own options.
+      // Server side: the WebSocketServer hands over its own options, and
+      // replaces the (shared, empty) extensions if it negotiates any.
+      this._extensions = NO_EXTENSIONS;
       this._isServer = true;
       this._autoPong = options.autoPong;
       this._closeTimeout = options.closeTimeout;

@@ -50,6 +50,22 @@ wss.broadcast(new Blob(['x']));
 // @ts-expect-error: heartbeat needs both interval and timeout
 new WebSocketServer({ noServer: true, heartbeat: { interval: 1000 } });
 
+// --- server: the native engine ------------------------------------------------
+
+const nativeServer = new WebSocketServer({
+  port: 0,
+  host: '127.0.0.1',
+  engine: 'native',
+  reusePort: true,
+  maxBufferedAmount: 1 << 20,
+  handshakeTimeout: 5000,
+  maxHeaderSize: 8192,
+  maxHeaders: 50
+});
+nativeServer.close();
+// @ts-expect-error: engines are 'default' or 'native'
+new WebSocketServer({ port: 0, engine: 'uws' });
+
 void [count, toTopic, subscribers];
 
 // --- client: proxy, heartbeat ---------------------------------------------------
