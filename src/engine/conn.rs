@@ -42,8 +42,12 @@ struct State {
     announced: bool,
     accepted: bool,
     out: OutQueue,
+    // Created on first use, so that an idle connection holds neither.
     parser: Option<Box<Parser>>,
     deflater: Option<Box<Deflater>>,
+    /// permessage-deflate as negotiated: `A_*` flags and window bits as
+    /// `CMD_ACCEPT` carries them (0: not negotiated).
+    deflate: u32,
     /// Whether the fragmented message being sent is compressed.
     sending_compressed: bool,
     paused: bool,
@@ -377,9 +381,21 @@ fn deliver(ctx: &Ctx, conn: &Conn, chunk: &mut [u8]) {
     let mut events = ctx.events.borrow_mut();
     let result = {
         let mut st = conn.st.borrow_mut();
-        let Some(parser) = st.parser.as_mut() else {
+        if !st.accepted {
             return;
-        };
+        }
+        let deflate = st.deflate;
+        let parser = st.parser.get_or_insert_with(|| {
+            let mut cfg = ctx.cfg.parser.clone();
+            cfg.is_server = true;
+            let inflater = (deflate & A_DEFLATE != 0).then(|| {
+                Inflater::new(
+                    window_bits((deflate >> 20) & 0xf),
+                    deflate & A_CLIENT_NCT != 0,
+                )
+            });
+            Box::new(Parser::new(cfg, inflater))
+        });
         parser.feed(chunk, &mut events)
     };
     if events.is_empty() && result.is_ok() {
@@ -492,7 +508,7 @@ pub(crate) fn apply_batch(ctx: &Ctx, mut batch: CommandBatch) {
         if is_frame {
             frame(ctx, &conn, w0, Body::Slice(payload));
         } else {
-            control(ctx, &conn, w0, payload);
+            control(&conn, w0, payload);
         }
     }
     touched.dedup_by_key(|c| c.id);
@@ -515,7 +531,7 @@ impl Body<'_> {
     }
 }
 
-fn control(ctx: &Ctx, conn: &Conn, w0: u32, payload: &[u8]) {
+fn control(conn: &Conn, w0: u32, payload: &[u8]) {
     let mut st = conn.st.borrow_mut();
     match w0 & 0xff {
         CMD_ACCEPT => {
@@ -523,22 +539,8 @@ fn control(ctx: &Ctx, conn: &Conn, w0: u32, payload: &[u8]) {
                 return;
             }
             st.out.push_raw(payload);
-            let flags = (w0 >> 8) & 0xf;
-            let mut cfg = ctx.cfg.parser.clone();
-            cfg.is_server = true;
-            let inflater = if flags & A_DEFLATE != 0 {
-                let server_bits = window_bits((w0 >> 16) & 0xf);
-                let client_bits = window_bits((w0 >> 20) & 0xf);
-                st.deflater = Some(Box::new(Deflater::new(
-                    ctx.cfg.deflate_level,
-                    server_bits,
-                    flags & A_SERVER_NCT != 0,
-                )));
-                Some(Inflater::new(client_bits, flags & A_CLIENT_NCT != 0))
-            } else {
-                None
-            };
-            st.parser = Some(Box::new(Parser::new(cfg, inflater)));
+            // The flags in the low bits, the window bits where they were.
+            st.deflate = (w0 >> 8) & 0xf | w0 & 0x00ff_0000;
             st.accepted = true;
         }
         CMD_RAW if !st.accepted => st.out.push_raw(payload),
@@ -581,12 +583,20 @@ fn frame(ctx: &Ctx, conn: &Conn, w0: u32, body: Body<'_>) {
     let compress = if opcode >= 8 {
         false
     } else if opcode != 0 {
-        let c = flags & F_COMPRESS != 0 && st.deflater.is_some();
+        let c = flags & F_COMPRESS != 0 && st.deflate & A_DEFLATE != 0;
         st.sending_compressed = c;
         c
     } else {
         st.sending_compressed
     };
+    if compress && st.deflater.is_none() {
+        let d = st.deflate;
+        st.deflater = Some(Box::new(Deflater::new(
+            ctx.cfg.deflate_level,
+            window_bits((d >> 16) & 0xf),
+            d & A_SERVER_NCT != 0,
+        )));
+    }
     let deflated = if compress {
         st.deflater.as_mut().map(|d| {
             let mut out = Vec::new();
