@@ -453,6 +453,42 @@ for (const engine of ENGINES) {
         assert.strictEqual(isBinary3, true);
       });
 
+      check('echoes messages of every size intact, several per read and across reads', async (res) => {
+        const { client, peer } = await pair(res, engine);
+
+        peer.on('message', (data, isBinary) => {
+          peer.send(data, { binary: isBinary });
+        });
+
+        // Sizes either side of the engine's copy/no-copy thresholds (16 KiB
+        // and 64 KiB), sent back to back so that a read holds several.
+        const sizes = [1, 125, 126, 16383, 16384, 20000, 65535, 65536, 100000, 1 << 20];
+        const sent = sizes.map((n, i) => {
+          const buf = Buffer.alloc(n);
+
+          for (let j = 0; j < n; j++) buf[j] = (j * 31 + i) & 0xff;
+          return buf;
+        });
+        const texts = [20000, 70000].map((n) => 'é'.repeat(n / 2));
+        const echoed = messages(client, sent.length + texts.length);
+
+        for (const buf of sent) client.send(buf);
+        for (const text of texts) client.send(text);
+
+        const got = await echoed;
+
+        sent.forEach((buf, i) => {
+          assert.strictEqual(got[i][1], true);
+          assert.ok(got[i][0].equals(buf), `message of ${buf.length} bytes`);
+        });
+        texts.forEach((text, i) => {
+          const [data, isBinary] = got[sent.length + i];
+
+          assert.strictEqual(isBinary, false);
+          assert.strictEqual(data.toString(), text);
+        });
+      }, 8000);
+
       check('binaryType "arraybuffer" on the server socket gives ArrayBuffer', async (res) => {
         const { client, peer } = await pair(res, engine);
 

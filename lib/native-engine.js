@@ -40,6 +40,7 @@ const EV_WRITTEN = 10;
 const EV_SERVER_CLOSED = 11;
 const OWNED = 0x100;
 const RANGE_ERROR = 0x200;
+const SLICE = 0x400;
 
 // Command records.
 const CMD_ACCEPT = 1;
@@ -257,7 +258,13 @@ class NativeHub {
       case EV_PONG:
       case EV_CLOSE: {
         const payload =
-          word0 & OWNED ? owned[a] : b > a ? data.subarray(a, b) : EMPTY_BUFFER;
+          word0 & SLICE
+            ? owned[word0 >>> 16].subarray(a, b)
+            : word0 & OWNED
+              ? owned[a]
+              : b > a
+                ? data.subarray(a, b)
+                : EMPTY_BUFFER;
 
         socket._event(kind, payload, word0 >>> 16);
         break;

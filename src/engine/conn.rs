@@ -28,6 +28,9 @@ use crate::protocol::parser::{Event, Parser, Payload};
 
 /// Reads per wake-up before other connections get a turn.
 const READS_PER_TURN: usize = 4;
+/// A read buffer whose messages hold at least this many bytes is handed to
+/// JavaScript as it is, instead of copying the messages out of it.
+const HAND_OVER: usize = 16 * 1024;
 
 /// A connection, shared by its task and the command task.
 pub(crate) struct Conn {
@@ -284,7 +287,8 @@ async fn serve(ctx: &Ctx, conn: &Rc<Conn>, stream: &mut TcpStream) {
     let mut shut = false;
     let mut rest = std::mem::take(&mut conn.st.borrow_mut().rest);
     if !rest.is_empty() {
-        deliver(ctx, conn, &mut rest);
+        let n = rest.len();
+        deliver(ctx, conn, &mut rest, n);
     }
     drop(rest);
     loop {
@@ -361,11 +365,12 @@ async fn serve(ctx: &Ctx, conn: &Rc<Conn>, stream: &mut TcpStream) {
 fn read(ctx: &Ctx, conn: &Conn, stream: &TcpStream) -> Read {
     let mut scratch = ctx.scratch.borrow_mut();
     for _ in 0..READS_PER_TURN {
+        let size = scratch.len();
         match stream.try_read(&mut scratch) {
             Ok(0) => return Read::Eof,
             Ok(n) => {
-                deliver(ctx, conn, &mut scratch[..n]);
-                if n < scratch.len() {
+                deliver(ctx, conn, &mut scratch, n);
+                if n < size {
                     return Read::More;
                 }
             }
@@ -376,8 +381,11 @@ fn read(ctx: &Ctx, conn: &Conn, stream: &TcpStream) -> Read {
     Read::More
 }
 
-/// Parses a chunk and queues what it held for JavaScript.
-fn deliver(ctx: &Ctx, conn: &Conn, chunk: &mut [u8]) {
+/// Parses the first `n` bytes of `buf` and queues what they held for
+/// JavaScript. When messages in it carry enough bytes, `buf` itself is
+/// handed over (and replaced by a fresh buffer) rather than copied.
+fn deliver(ctx: &Ctx, conn: &Conn, buf: &mut Vec<u8>, n: usize) {
+    let chunk = &mut buf[..n];
     let mut events = ctx.events.borrow_mut();
     let result = {
         let mut st = conn.st.borrow_mut();
@@ -401,10 +409,41 @@ fn deliver(ctx: &Ctx, conn: &Conn, chunk: &mut [u8]) {
     if events.is_empty() && result.is_ok() {
         return;
     }
+    let in_place: usize = events
+        .iter()
+        .map(|ev| match ev {
+            Event::Message {
+                data: Payload::Input(r),
+                ..
+            } => r.len(),
+            _ => 0,
+        })
+        .sum();
+    let handed = (in_place >= HAND_OVER).then(|| {
+        let mut whole = std::mem::replace(buf, vec![0; buf.len()]);
+        whole.truncate(n);
+        whole
+    });
     let id = conn.id;
+    let rest: &[u8] = &buf[..n];
     ctx.emit(|b| {
+        let slot = handed.as_ref().and_then(|_| b.reserve_chunk());
+        let chunk: &[u8] = match &handed {
+            Some(whole) => whole,
+            None => rest,
+        };
         for ev in events.drain(..) {
             match ev {
+                Event::Message {
+                    binary,
+                    data: Payload::Input(r),
+                    ..
+                } if slot.is_some() => {
+                    let kind = if binary { EV_BINARY } else { EV_TEXT };
+                    if let Some(slot) = slot {
+                        b.push_slice(kind, id, slot, r);
+                    }
+                }
                 Event::Message { binary, data, .. } => {
                     let kind = if binary { EV_BINARY } else { EV_TEXT };
                     push_payload(b, kind, id, data, chunk);
@@ -415,6 +454,9 @@ fn deliver(ctx: &Ctx, conn: &Conn, chunk: &mut [u8]) {
                     push_payload(b, EV_CLOSE | u32::from(code) << 16, id, reason, chunk)
                 }
             }
+        }
+        if let (Some(slot), Some(whole)) = (slot, handed) {
+            b.fill_chunk(slot, whole);
         }
         if let Err(e) = result {
             let class = match e.class() {

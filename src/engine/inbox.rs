@@ -1,7 +1,7 @@
 //! Events waiting for JavaScript: records plus the bytes they point at,
 //! taken all at once by one `poll` per wake-up.
 
-use crate::engine::wire::OWNED;
+use crate::engine::wire::{OWNED, SLICE};
 
 /// Payloads at least this large travel as buffers of their own.
 const OWN_BUFFER: usize = 64 * 1024;
@@ -46,6 +46,35 @@ impl Batch {
         self.push(word0, id, start, self.data.len() as u32);
     }
 
+    /// Reserves a slot of the owned list for a whole read buffer (see
+    /// [`Batch::fill_chunk`]); `None` if the slots are used up.
+    pub fn reserve_chunk(&mut self) -> Option<u32> {
+        let index = self.owned.len();
+        if index > 0xffff {
+            return None;
+        }
+        self.owned.push(Vec::new());
+        Some(index as u32)
+    }
+
+    /// Puts the read buffer into its reserved slot.
+    pub fn fill_chunk(&mut self, slot: u32, chunk: Vec<u8>) {
+        if let Some(place) = self.owned.get_mut(slot as usize) {
+            self.owned_bytes += chunk.len();
+            *place = chunk;
+        }
+    }
+
+    /// An event whose payload is `range` of the owned buffer in `slot`.
+    pub fn push_slice(&mut self, kind: u32, id: u32, slot: u32, range: std::ops::Range<usize>) {
+        self.push(
+            kind | SLICE | slot << 16,
+            id,
+            range.start as u32,
+            range.end as u32,
+        );
+    }
+
     /// An event whose payload is an owned buffer: large ones are moved,
     /// small ones copied.
     pub fn push_vec(&mut self, word0: u32, id: u32, bytes: Vec<u8>) {
@@ -64,6 +93,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::wire::EV_BINARY;
 
     #[test]
     fn records_point_at_their_bytes() {
@@ -78,5 +108,10 @@ mod tests {
         assert_eq!(&b.recs[8..12], &[3 | OWNED, 8, 0, OWN_BUFFER as u32]);
         assert_eq!(&b.data[5..8], &[1, 2, 3]);
         assert_eq!(b.owned[0].len(), OWN_BUFFER);
+        let slot = b.reserve_chunk().expect("a slot");
+        b.push_slice(EV_BINARY, 9, slot, 3..7);
+        b.fill_chunk(slot, vec![0; 10]);
+        assert_eq!(&b.recs[16..20], &[EV_BINARY | SLICE | 1 << 16, 9, 3, 7]);
+        assert_eq!(b.owned[1].len(), 10);
     }
 }

@@ -38,6 +38,9 @@ pub const EV_SERVER_CLOSED: u32 = 11;
 
 /// Bit of word 0: the payload is an owned buffer.
 pub const OWNED: u32 = 0x100;
+/// Bit of word 0 of a message: the payload is `a..b` of the owned buffer
+/// whose index is in the upper half of word 0 (a read buffer handed over).
+pub const SLICE: u32 = 0x400;
 /// Bit of word 0 of `EV_ERROR`: the error is a RangeError.
 pub const RANGE_ERROR: u32 = 0x200;
 
