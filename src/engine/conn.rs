@@ -28,6 +28,8 @@ use crate::protocol::parser::{Event, Parser, Payload};
 
 /// Reads per wake-up before other connections get a turn.
 const READS_PER_TURN: usize = 4;
+/// Bytes asked of each read.
+pub(crate) const READ_SIZE: usize = 64 * 1024;
 /// A read buffer whose messages hold at least this many bytes is handed to
 /// JavaScript as it is, instead of copying the messages out of it.
 const HAND_OVER: usize = 16 * 1024;
@@ -74,17 +76,38 @@ impl Conn {
 
 /// The connection's task.
 pub(crate) async fn run(ctx: Rc<Ctx>, conn: Rc<Conn>, mut stream: TcpStream, peer: SocketAddr) {
+    // Runs when the task ends, also if it ends by a panic (a bug: tokio
+    // contains it to this task), so that JavaScript always hears of it.
+    let _finish = Finish {
+        ctx: &ctx,
+        conn: &conn,
+    };
     // Boxed, so that an open connection does not keep the handshake's
     // state: the task stays small while idle.
     if Box::pin(handshake(&ctx, &conn, &mut stream, peer)).await {
         serve(&ctx, &conn, &mut stream).await;
     }
     drop(stream);
-    ctx.conns.borrow_mut().remove(&conn.id);
-    if conn.st.borrow().announced {
-        ctx.emit(|b| b.push(EV_CLOSED, conn.id, 0, 0));
+}
+
+/// Forgets a connection whose task has ended, and reports it closed.
+struct Finish<'a> {
+    ctx: &'a Ctx,
+    conn: &'a Conn,
+}
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        let id = self.conn.id;
+        if let Ok(mut conns) = self.ctx.conns.try_borrow_mut() {
+            conns.remove(&id);
+        }
+        let announced = self.conn.st.try_borrow().is_ok_and(|st| st.announced);
+        if announced {
+            self.ctx.emit(|b| b.push(EV_CLOSED, id, 0, 0));
+        }
+        self.ctx.gone.notify_one();
     }
-    ctx.gone.notify_one();
 }
 
 /// Reads the request head and hands it to JavaScript. Returns whether the
@@ -174,7 +197,9 @@ async fn settle(ctx: &Ctx, conn: &Conn, stream: &mut TcpStream) -> bool {
         if readable {
             // Refused and half-closed: wait for the client to go.
             let mut scratch = ctx.scratch.borrow_mut();
-            match stream.try_read(&mut scratch) {
+            scratch.clear();
+            scratch.reserve(READ_SIZE);
+            match stream.try_read_buf(&mut *scratch) {
                 Ok(0) => return false,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -191,19 +216,8 @@ async fn read_head(ctx: &Ctx, stream: &TcpStream) -> Result<Option<(Request, Vec
         if stream.readable().await.is_err() {
             return Ok(None);
         }
-        let read = {
-            let mut scratch = ctx.scratch.borrow_mut();
-            let room = limits
-                .max_bytes
-                .saturating_sub(buf.len())
-                .clamp(1, scratch.len());
-            let r = stream.try_read(&mut scratch[..room]);
-            if let Ok(n) = r {
-                buf.extend_from_slice(&scratch[..n]);
-            }
-            r
-        };
-        match read {
+        buf.reserve(limits.max_bytes.saturating_sub(buf.len()).clamp(1, 4096));
+        match stream.try_read_buf(&mut buf) {
             Ok(0) => return Ok(None),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -365,12 +379,13 @@ async fn serve(ctx: &Ctx, conn: &Rc<Conn>, stream: &mut TcpStream) {
 fn read(ctx: &Ctx, conn: &Conn, stream: &TcpStream) -> Read {
     let mut scratch = ctx.scratch.borrow_mut();
     for _ in 0..READS_PER_TURN {
-        let size = scratch.len();
-        match stream.try_read(&mut scratch) {
+        scratch.clear();
+        scratch.reserve(READ_SIZE);
+        match stream.try_read_buf(&mut *scratch) {
             Ok(0) => return Read::Eof,
             Ok(n) => {
                 deliver(ctx, conn, &mut scratch, n);
-                if n < size {
+                if n < READ_SIZE {
                     return Read::More;
                 }
             }
@@ -420,12 +435,12 @@ fn deliver(ctx: &Ctx, conn: &Conn, buf: &mut Vec<u8>, n: usize) {
         })
         .sum();
     let handed = (in_place >= HAND_OVER).then(|| {
-        let mut whole = std::mem::replace(buf, vec![0; buf.len()]);
+        let mut whole = std::mem::replace(buf, Vec::with_capacity(READ_SIZE));
         whole.truncate(n);
         whole
     });
     let id = conn.id;
-    let rest: &[u8] = &buf[..n];
+    let rest: &[u8] = if handed.is_some() { &[] } else { &buf[..n] };
     ctx.emit(|b| {
         let slot = handed.as_ref().and_then(|_| b.reserve_chunk());
         let chunk: &[u8] = match &handed {

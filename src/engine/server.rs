@@ -131,7 +131,7 @@ impl Engine {
                     notifier,
                     conns: RefCell::new(HashMap::new()),
                     next_id: Cell::new(0),
-                    scratch: RefCell::new(vec![0; 64 * 1024]),
+                    scratch: RefCell::new(Vec::with_capacity(conn::READ_SIZE)),
                     events: RefCell::new(Vec::new()),
                     gone: Notify::new(),
                     parked: RefCell::new(Vec::new()),
@@ -346,7 +346,11 @@ async fn commands(ctx: Rc<Ctx>) {
         ctx.shared.cmd_wake.notified().await;
         let batches = std::mem::take(&mut *lock(&ctx.shared.cmds));
         for batch in batches {
-            conn::apply_batch(&ctx, batch);
+            // A panic here would be a bug; contain it to this batch rather
+            // than stop every connection's commands.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                conn::apply_batch(&ctx, batch);
+            }));
         }
     }
 }
