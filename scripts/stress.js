@@ -17,7 +17,7 @@
 // and the RSS is within RSS_MARGIN of the RSS after warm-up (measured
 // with glibc's dynamic mmap threshold off, see below).
 //
-//   node scripts/stress.js [--clients 2000] [--seconds 90] [--workers 4]
+//   node scripts/stress.js [--clients 2000] [--seconds 90] [--workers 4] [--native 1]
 //
 // Every process stops by itself: the workers and the probe after the
 // attack phase, this process after a hard limit of the run's length plus
@@ -60,7 +60,7 @@ const KINDS = [
  * @return {Object} The options
  */
 function options() {
-  const o = { clients: 2000, seconds: 90, workers: 4 };
+  const o = { clients: 2000, seconds: 90, workers: 4, native: 0 };
   const argv = process.argv.slice(2);
 
   for (let i = 0; i < argv.length; i += 2) {
@@ -180,8 +180,10 @@ async function orchestrate() {
     requestTimeout: 10000,
     connectionsCheckingInterval: 1000
   });
+  // `--native 1`: the same server on the native engine (Rust owns the
+  // port; its own handshake timeout plays the part of Node's).
   const wss = new WebSocketServer({
-    server,
+    ...(o.native ? { port: 0, host: HOST, engine: 'native', handshakeTimeout: 5000 } : { server }),
     perMessageDeflate: true,
     maxPayload: MAX_PAYLOAD,
     maxFragments: MAX_FRAGMENTS,
@@ -199,8 +201,9 @@ async function orchestrate() {
     });
     ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   });
-  await new Promise((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address();
+  if (o.native) await new Promise((resolve) => wss.once('listening', resolve));
+  else await new Promise((resolve) => server.listen(0, HOST, resolve));
+  const { port } = o.native ? wss.address() : server.address();
   const started = Date.now();
 
   console.log(
