@@ -1281,6 +1281,39 @@ function workerMessage(worker, key) {
 describe('native engine only', () => {
   const engine = 'native';
 
+  check('a worker terminated with its server open takes the engine down', async () => {
+    // The worker serves one echo on a native server, then is terminated
+    // without closing anything: the engine must stop with it (its thread
+    // ended, its port and connections closed), or the port would stay open.
+    const source = `
+      const { parentPort } = require('node:worker_threads');
+      const WebSocket = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const wss = new WebSocket.WebSocketServer({ port: 0, host: '127.0.0.1', engine: 'native' });
+      wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+      wss.on('listening', () => {
+        const client = new WebSocket('ws://127.0.0.1:' + wss.address().port);
+        client.on('open', () => client.send('x'));
+        client.on('message', () => parentPort.postMessage(wss.address().port));
+      });
+    `;
+    const worker = new Worker(source, { eval: true });
+    const [port] = await once(worker, 'message');
+
+    await worker.terminate();
+
+    const refused = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+
+      socket.on('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.on('error', (err) => resolve(err.code === 'ECONNREFUSED'));
+    });
+
+    assert.strictEqual(refused, true, 'the port still accepts connections');
+  }, 8000);
+
   check('maxBufferedAmount: a reader that stops gets 1008', async (res) => {
     const { client, peer } = await pair(res, engine, {
       maxBufferedAmount: 256 * 1024
