@@ -81,6 +81,24 @@ pub(crate) struct Shared {
     kill: Notify,
 }
 
+impl Shared {
+    fn new() -> Self {
+        Self {
+            inbox: Mutex::new(Inbox {
+                batch: Batch::default(),
+                notified: false,
+            }),
+            inbox_weight: AtomicUsize::new(0),
+            space: Notify::new(),
+            cmds: Mutex::new(Vec::new()),
+            cmd_wake: Notify::new(),
+            stop: Notify::new(),
+            killed: AtomicBool::new(false),
+            kill: Notify::new(),
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic never happens while these locks are held; if one did, the
     // data is still consistent enough to go on.
@@ -108,19 +126,7 @@ impl Engine {
             bind(&cfg)?
         };
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            inbox: Mutex::new(Inbox {
-                batch: Batch::default(),
-                notified: false,
-            }),
-            inbox_weight: AtomicUsize::new(0),
-            space: Notify::new(),
-            cmds: Mutex::new(Vec::new()),
-            cmd_wake: Notify::new(),
-            stop: Notify::new(),
-            killed: AtomicBool::new(false),
-            kill: Notify::new(),
-        });
+        let shared = Arc::new(Shared::new());
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("wsrs-io".into())
@@ -393,19 +399,7 @@ mod tests {
                 head_limits: HeadLimits::default(),
             };
             let ctx = Rc::new(Ctx {
-                shared: Arc::new(Shared {
-                    inbox: Mutex::new(Inbox {
-                        batch: Batch::default(),
-                        notified: false,
-                    }),
-                    inbox_weight: AtomicUsize::new(0),
-                    space: Notify::new(),
-                    cmds: Mutex::new(Vec::new()),
-                    cmd_wake: Notify::new(),
-                    stop: Notify::new(),
-                    killed: AtomicBool::new(false),
-                    kill: Notify::new(),
-                }),
+                shared: Arc::new(Shared::new()),
                 cfg,
                 notifier: Box::new(Quiet),
                 conns: RefCell::new(HashMap::new()),
