@@ -793,6 +793,21 @@ for (const engine of ENGINES) {
     });
 
     describe('buffering and backpressure', () => {
+      check('bufferedAmount falls back to 0 after a burst sent without callbacks', async (res) => {
+        const { client, peer } = await pair(res, engine);
+        const all = messages(client, 300);
+
+        // Sends of 1 KiB and of 20 KiB (written from the sender's buffer by the
+        // native engine), none with a callback.
+        for (let i = 0; i < 300; i++) peer.send(Buffer.alloc(i % 3 === 0 ? 20480 : 1024, i));
+        await all;
+
+        const deadline = Date.now() + 2000;
+
+        while (peer.bufferedAmount !== 0 && Date.now() < deadline) await delay(10);
+        assert.strictEqual(peer.bufferedAmount, 0);
+      });
+
       check('bufferedAmount is a number, 0 once the send callback has fired', async (res) => {
         const { client, peer } = await pair(res, engine);
 

@@ -383,9 +383,21 @@ function idleExpired(ws) {
   ws.close(1001);
 }
 
+/**
+ * Emits `'drain'` if one is owed and due; for writers that learn of
+ * progress other than through write callbacks (the native engine).
+ *
+ * @param {WebSocket} ws The endpoint
+ * @public
+ */
+function drainIfOwed(ws) {
+  if (ws[kFlow].needDrain) checkDrain(ws);
+}
+
 module.exports = {
   DEFAULT_HIGH_WATER_MARK,
   afterWrite,
+  drainIfOwed,
   drainCallback,
   initFlow,
   kFlow,

@@ -24,6 +24,7 @@ const native = require('./native');
 const Sender = require('./sender');
 const PerMessageDeflate = require('./permessage-deflate');
 const { EMPTY_BUFFER, kStatusCode } = require('./constants');
+const { drainIfOwed, kFlow } = require('./flow');
 const Listeners = require('./listeners');
 
 // Event records (src/engine/wire.rs).
@@ -65,6 +66,8 @@ const PIN_AT = 16 * 1024;
 // A socket asks Rust for progress reports once this much may be queued.
 const REPORT_AT = 4096;
 const TWO_32 = 4294967296;
+// A frame list's two buffers joined into one (see NativeSender#sendFrame).
+const kJoined = Symbol('wsrs-joined-frame');
 
 // A socket's readable state as the WebSocket reads it on close: nothing is
 // ever buffered on the JavaScript side.
@@ -120,6 +123,10 @@ class NativeHub {
     this._arena = Buffer.allocUnsafe(64 * 1024);
     this._used = 0;
     this._bigs = [];
+    // The last frame copied whole (see `command()`).
+    this._last = null;
+    this._lastOffset = 0;
+    this._lastFlags = 0;
 
     this._flush = () => this.flush();
 
@@ -363,6 +370,11 @@ class NativeHub {
         length = this._arena.utf8Write(payload, offset);
         this._used += length;
       }
+    } else if (payload !== null && payload === this._last && (word0 & 0xff) === CMD_WRITE) {
+      // The same bytes again in this batch (a broadcast): one copy.
+      word0 |= this._lastFlags;
+      offset = this._lastOffset;
+      length = payload.length;
     } else if (payload !== null) {
       length = payload.length;
 
@@ -377,6 +389,12 @@ class NativeHub {
         offset = this._used;
         this._arena.set(payload, offset);
         this._used += length;
+      }
+
+      if ((word0 & 0xff) === CMD_WRITE) {
+        this._last = payload;
+        this._lastOffset = offset;
+        this._lastFlags = word0 & (F_BIG << 12);
       }
     }
 
@@ -438,6 +456,7 @@ class NativeHub {
 
     this._count = 0;
     this._used = 0;
+    this._last = null;
     if (this._bigs.length > 0) this._bigs = [];
   }
 }
@@ -636,6 +655,12 @@ class NativeSocket extends EventEmitter {
    * @private
    */
   _send(word0, payload, cb) {
+    // A bare drain check (what broadcasts pass) needs no report of its
+    // own: `_written()` checks for `'drain'` whenever progress is reported.
+    if (cb !== undefined && this._websocket !== null && cb === this._websocket[kFlow].check) {
+      cb = undefined;
+    }
+
     let size;
 
     if (typeof payload === 'string') {
@@ -653,19 +678,21 @@ class NativeSocket extends EventEmitter {
       // Rust reads the payload in place: keep it until it is written.
       if (this._callbacks === null) this._callbacks = [];
       this._callbacks.push(this._frames, payload);
-      word0 |= F_REPORT << 12;
       this._reporting = true;
     }
 
     if (typeof cb === 'function') {
       if (this._callbacks === null) this._callbacks = [];
       this._callbacks.push(this._frames, cb);
-      word0 |= F_REPORT << 12;
       this._reporting = true;
-    } else if (!this._reporting && this.length >= REPORT_AT) {
-      word0 |= F_REPORT << 12;
+    } else if (this.length >= REPORT_AT) {
       this._reporting = true;
     }
+
+    // Every frame asks for reports while some are wanted: Rust stops
+    // reporting once its queue is empty, and frames still on their way to
+    // it must turn reporting back on.
+    if (this._reporting) word0 |= F_REPORT << 12;
 
     this._hub.command(word0, this._id, payload);
   }
@@ -683,13 +710,19 @@ class NativeSocket extends EventEmitter {
 
     const callbacks = this._callbacks;
 
-    if (callbacks === null) return;
+    if (callbacks === null) {
+      if (this._websocket !== null) drainIfOwed(this._websocket);
+      return;
+    }
 
     let i = 0;
 
     while (i < callbacks.length && ((frames - callbacks[i]) | 0) >= 0) i += 2;
 
-    if (i === 0) return;
+    if (i === 0) {
+      if (this._websocket !== null) drainIfOwed(this._websocket);
+      return;
+    }
 
     const done = callbacks.splice(0, i);
 
@@ -697,6 +730,8 @@ class NativeSocket extends EventEmitter {
     for (let j = 1; j < done.length; j += 2) {
       if (typeof done[j] === 'function') done[j]();
     }
+
+    if (this._websocket !== null) drainIfOwed(this._websocket);
   }
 
   /**
@@ -951,7 +986,9 @@ class NativeSender extends Sender {
   sendFrame(list, cb) {
     let bytes = list[0];
 
-    if (list.length === 2) {
+    if (list.length === 2 && list[kJoined] !== undefined) {
+      bytes = list[kJoined];
+    } else if (list.length === 2) {
       const payload = list[1];
       const size =
         typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
@@ -960,6 +997,10 @@ class NativeSender extends Sender {
       list[0].copy(bytes, 0);
       if (typeof payload === 'string') bytes.utf8Write(payload, list[0].length);
       else bytes.set(payload, list[0].length);
+
+      // A prepared broadcast frame comes again, as the same list, for each
+      // subscriber: join it once.
+      list[kJoined] = bytes;
     } else if (typeof bytes === 'string') {
       bytes = Buffer.from(bytes);
     }
