@@ -52,6 +52,7 @@ const CMD_DESTROY = 5;
 const CMD_PAUSE = 6;
 const CMD_RESUME = 7;
 const CMD_WRITE = 8;
+const CMD_REPORT = 9;
 const F_FIN = 1;
 const F_COMPRESS = 2;
 const F_REPORT = 4;
@@ -685,14 +686,12 @@ class NativeSocket extends EventEmitter {
       if (this._callbacks === null) this._callbacks = [];
       this._callbacks.push(this._frames, cb);
       this._reporting = true;
-    } else if (this.length >= REPORT_AT) {
+    } else if (!this._reporting && this.length >= REPORT_AT) {
+      word0 |= F_REPORT << 12;
       this._reporting = true;
     }
 
-    // Every frame asks for reports while some are wanted: Rust stops
-    // reporting once its queue is empty, and frames still on their way to
-    // it must turn reporting back on.
-    if (this._reporting) word0 |= F_REPORT << 12;
+    if (size >= PIN_AT || typeof cb === 'function') word0 |= F_REPORT << 12;
 
     this._hub.command(word0, this._id, payload);
   }
@@ -706,7 +705,19 @@ class NativeSocket extends EventEmitter {
     const pending = (this._submitted - units + TWO_32) % TWO_32;
 
     this.length = pending;
-    if (pending === 0) this._reporting = false;
+
+    if (pending === 0) {
+      this._reporting = false;
+    } else if (frames === this._frames) {
+      // Every frame is written but some bytes are unaccounted for: cannot
+      // happen, as frames carry their bytes; keep the counters honest.
+      this.length = 0;
+      this._reporting = false;
+    } else {
+      // Frames sent without F_REPORT may still be on their way to Rust,
+      // which stops reporting once its queue is empty: ask for one more.
+      this._hub.command(CMD_REPORT, this._id, null);
+    }
 
     const callbacks = this._callbacks;
 

@@ -59,6 +59,8 @@ struct State {
     shutdown: bool,
     destroy: bool,
     report: bool,
+    /// A report is owed even without progress (`CMD_REPORT`).
+    report_due: bool,
     doomed: bool,
     /// Bytes that followed the request head, parsed once accepted.
     rest: Vec<u8>,
@@ -518,7 +520,8 @@ fn flush(ctx: &Ctx, conn: &Conn, stream: &TcpStream) -> io::Result<bool> {
             Err(e) => return Err(e),
         }
     }
-    if progressed && st.report {
+    if (progressed || st.report_due) && st.report {
+        st.report_due = false;
         let (units, frames) = st.out.progress();
         ctx.emit(|b| b.push(EV_WRITTEN, conn.id, units, frames));
     }
@@ -603,6 +606,10 @@ fn control(conn: &Conn, w0: u32, payload: &[u8]) {
         CMD_RAW if !st.accepted => st.out.push_raw(payload),
         CMD_SHUTDOWN => st.shutdown = true,
         CMD_DESTROY => st.destroy = true,
+        CMD_REPORT => {
+            st.report = true;
+            st.report_due = true;
+        }
         CMD_PAUSE => st.paused = true,
         CMD_RESUME => st.paused = false,
         _ => {}

@@ -65,6 +65,11 @@ pub const CMD_RESUME: u32 = 7;
 /// for many sockets); counted as one frame. Takes `F_REPORT` and `F_BIG`.
 pub const CMD_WRITE: u32 = 8;
 
+/// Report progress (`EV_WRITTEN`) after the next write, or now if nothing
+/// is queued: JavaScript learned of progress while frames it sent without
+/// `F_REPORT` were still on their way.
+pub const CMD_REPORT: u32 = 9;
+
 /// `CMD_FRAME` flag: last fragment.
 pub const F_FIN: u32 = 1;
 /// `CMD_FRAME` flag: compress (if negotiated).
