@@ -798,8 +798,11 @@ for (const engine of ENGINES) {
         const all = messages(client, 300);
 
         // Sends of 1 KiB and of 20 KiB (written from the sender's buffer by the
-        // native engine), none with a callback.
-        for (let i = 0; i < 300; i++) peer.send(Buffer.alloc(i % 3 === 0 ? 20480 : 1024, i));
+        // native engine), and multi-byte strings, none with a callback.
+        for (let i = 0; i < 300; i++) {
+          if (i % 5 === 4) peer.send('é€'.repeat(i * 7));
+          else peer.send(Buffer.alloc(i % 3 === 0 ? 20480 : 1024, i));
+        }
         await all;
 
         const deadline = Date.now() + 2000;

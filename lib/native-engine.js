@@ -356,10 +356,11 @@ class NativeHub {
    * @param {Number} word0 Kind, opcode and flags
    * @param {Number} id The connection
    * @param {(Buffer|String|null)} payload The payload
+   * @return {Number} The payload's length in bytes
    * @private
    */
   command(word0, id, payload) {
-    if (this._handle === null) return;
+    if (this._handle === null) return 0;
 
     let offset = 0;
     let length = 0;
@@ -418,6 +419,8 @@ class NativeHub {
       this._scheduled = true;
       process.nextTick(this._flush);
     }
+
+    return length;
   }
 
   /**
@@ -662,38 +665,32 @@ class NativeSocket extends EventEmitter {
       cb = undefined;
     }
 
-    let size;
-
-    if (typeof payload === 'string') {
-      if (payload.length >= PIN_AT) payload = Buffer.from(payload);
-      size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-    } else {
-      size = payload.length;
+    if (typeof payload === 'string' && payload.length >= PIN_AT) {
+      payload = Buffer.from(payload);
     }
 
-    this._submitted = (this._submitted + size) % TWO_32;
-    this._frames = (this._frames + 1) >>> 0;
-    this.length += size;
+    // Pinned as `command()` pins: a Buffer this large is read in place, so
+    // keep it until it is written.
+    const pinned = typeof payload !== 'string' && payload.length >= PIN_AT;
+    const frame = (this._frames = (this._frames + 1) >>> 0);
 
-    if (size >= PIN_AT) {
-      // Rust reads the payload in place: keep it until it is written.
+    if (pinned || typeof cb === 'function') {
       if (this._callbacks === null) this._callbacks = [];
-      this._callbacks.push(this._frames, payload);
+      if (pinned) this._callbacks.push(frame, payload);
+      if (typeof cb === 'function') this._callbacks.push(frame, cb);
       this._reporting = true;
-    }
-
-    if (typeof cb === 'function') {
-      if (this._callbacks === null) this._callbacks = [];
-      this._callbacks.push(this._frames, cb);
-      this._reporting = true;
-    } else if (!this._reporting && this.length >= REPORT_AT) {
+      word0 |= F_REPORT << 12;
+    } else if (!this._reporting && this.length + payload.length >= REPORT_AT) {
+      // A string's length in UTF-16 units is a lower bound of its bytes.
       word0 |= F_REPORT << 12;
       this._reporting = true;
     }
 
-    if (size >= PIN_AT || typeof cb === 'function') word0 |= F_REPORT << 12;
+    // The hub encodes strings once, and says how many bytes it queued.
+    const size = this._hub.command(word0, this._id, payload);
 
-    this._hub.command(word0, this._id, payload);
+    this._submitted = (this._submitted + size) % TWO_32;
+    this.length += size;
   }
 
   /**
