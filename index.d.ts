@@ -770,6 +770,11 @@ declare namespace WebSocket {
     allowSynchronousEvents?: boolean | undefined;
     /** As the client option of the same name. Defaults to `true`. */
     autoPong?: boolean | undefined;
+    /**
+     * wsrs: carries `publish()` and `broadcast()` to every server that
+     * shares it (`wsrs/redis`, `wsrs/cluster`).
+     */
+    backplane?: Backplane | undefined;
     /** Backlog of the HTTP server created for `port`. */
     backlog?: number | undefined;
     /**
@@ -884,8 +889,116 @@ declare namespace WebSocket {
     binary?: boolean | undefined;
     /** Compress where permessage-deflate was negotiated. Defaults to `true`. */
     compress?: boolean | undefined;
-    /** A connection, some connections, or a predicate, to leave out. */
+    /** A connection, some connections, or a predicate, to leave out (on this server). */
     except?: Client | Iterable<Client> | ((websocket: Client) => boolean) | undefined;
+    /** With a backplane: this server's connections only. Defaults to `false`. */
+    local?: boolean | undefined;
+  }
+
+  /** wsrs: what the server gives a backplane in `attach()`. */
+  interface BackplaneHub {
+    /** Delivers a message another server published (`topic` null: a broadcast). */
+    deliver(topic: string | null, payload: Buffer, binary: boolean, compress: boolean): void;
+  }
+
+  /** wsrs: a live server, as `backplane.nodes()` lists it. */
+  interface BackplaneNode {
+    id: string;
+    host: string;
+    pid: number;
+    /** `Date.now()` when its backplane was made. */
+    startedAt: number;
+  }
+
+  /** wsrs: counters of a backplane. */
+  interface BackplaneStats {
+    /** Messages handed to the transport. */
+    published: number;
+    /** Messages of other servers delivered here. */
+    received: number;
+    /** Messages not sent because the transport was down or `maxPending` was reached. */
+    dropped: number;
+    /** Messages the transport refused after taking them. */
+    failed: number;
+    /** Frames heard that were not a backplane's. */
+    malformed: number;
+    /** How many times the transport went down. */
+    outages: number;
+  }
+
+  interface BackplaneOptions {
+    /** Servers share messages and presence with those of the same prefix. Defaults to `'wsrs'`. */
+    prefix?: string | undefined;
+    /** Milliseconds after which a silent server leaves the presence. Defaults to 10000. */
+    nodeTimeout?: number | undefined;
+    /** Bytes of messages that may wait for the transport; more are dropped. Defaults to 16 MiB. */
+    maxPending?: number | undefined;
+  }
+
+  interface BackplaneEvents {
+    /** The transport is up: messages reach the other servers. */
+    up: [];
+    /** The transport is down: messages are dropped and counted, local traffic goes on. */
+    down: [];
+    /** A transport error; without a listener, errors are not raised. */
+    error: [error: Error];
+    /** `close()` has finished. */
+    close: [];
+  }
+
+  /**
+   * wsrs: the base class of the backplanes (`RedisBackplane`,
+   * `ClusterBackplane`); see docs/backplane.md to write another.
+   */
+  class Backplane extends EventEmitter {
+    constructor(options?: BackplaneOptions);
+    /** This server's id in the presence. */
+    readonly id: string;
+    readonly prefix: string;
+    readonly nodeTimeout: number;
+    readonly startedAt: number;
+    readonly isUp: boolean;
+    readonly stats: BackplaneStats;
+    /** Called by the server; a backplane serves one server. */
+    attach(hub: BackplaneHub): void;
+    publish(topic: string | null, payload: Buffer, binary: boolean, compress: boolean): boolean;
+    track(topic: string, count: number): void;
+    /** Subscribers of `topic` on every live server (rejects while down). */
+    count(topic: string): Promise<number>;
+    /** The live servers (rejects while down). */
+    nodes(): Promise<BackplaneNode[]>;
+    /** Leaves the presence and closes what the backplane opened. */
+    close(): Promise<void>;
+
+    on<E extends keyof BackplaneEvents>(event: E, listener: (...args: BackplaneEvents[E]) => void): this;
+    on(event: string | symbol, listener: (...args: any[]) => void): this;
+    once<E extends keyof BackplaneEvents>(event: E, listener: (...args: BackplaneEvents[E]) => void): this;
+    once(event: string | symbol, listener: (...args: any[]) => void): this;
+  }
+
+  interface RedisBackplaneOptions extends BackplaneOptions {
+    /** A `redis://` URL (with `sharded`, of one node of the cluster). */
+    url?: string | undefined;
+    /**
+     * A node-redis or ioredis client (or cluster) of the application's; it
+     * is duplicated for subscribing and never closed by the backplane.
+     */
+    client?: object | undefined;
+    /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE) on a Redis Cluster. Defaults to `false`. */
+    sharded?: boolean | undefined;
+  }
+
+  /** wsrs: the backplane on Redis, from `require('wsrs/redis')`. */
+  class RedisBackplane extends Backplane {
+    constructor(options: RedisBackplaneOptions);
+    readonly sharded: boolean;
+  }
+
+  /** wsrs: the backplane on node:cluster IPC, from `require('wsrs/cluster')`. */
+  class ClusterBackplane extends Backplane {
+    constructor(options?: Pick<BackplaneOptions, 'prefix' | 'nodeTimeout'>);
+    /** In the primary, before `cluster.fork()`: relay for the workers. */
+    static setupPrimary(options?: { prefix?: string | undefined }): void;
   }
 
   /** Listener arguments of the events of a `WebSocketServer`. */
@@ -992,7 +1105,10 @@ declare namespace WebSocket {
      * per distinct window size and level); the others compress with their
      * own context, as `send()` does.
      *
-     * @returns How many connections the message was handed to.
+     * With a backplane, the message also reaches every other server's
+     * connections, unless `local` is set.
+     *
+     * @returns How many connections of this server the message was handed to.
      * @throws {Error} Without `clientTracking`.
      * @throws {TypeError} For a `Blob`.
      */
@@ -1004,9 +1120,10 @@ declare namespace WebSocket {
     /**
      * wsrs: sends one message to every open connection subscribed to
      * `topic` (see `websocket.subscribe()`), framed once as by
-     * `broadcast()`.
+     * `broadcast()`. With a backplane, the subscribers on every other
+     * server get it too, unless `local` is set.
      *
-     * @returns How many subscribers the message was handed to.
+     * @returns How many subscribers of this server the message was handed to.
      */
     publish(
       topic: string,
@@ -1014,8 +1131,11 @@ declare namespace WebSocket {
       options?: BroadcastOptions<InstanceType<Client>>
     ): number;
 
-    /** wsrs: how many connections are subscribed to `topic`. */
+    /** wsrs: how many connections of this server are subscribed to `topic`. */
     subscribers(topic: string): number;
+
+    /** wsrs: the `backplane` option, or `null`. */
+    readonly backplane: Backplane | null;
 
     on<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,

@@ -2,6 +2,7 @@
 
 const WebSocket = require('./lib/websocket');
 
+WebSocket.Backplane = require('./lib/backplane/backplane').Backplane;
 WebSocket.createWebSocketStream = require('./lib/stream');
 WebSocket.EventSource = require('./lib/eventsource');
 WebSocket.extension = require('./lib/extension');

@@ -98,6 +98,7 @@ function subscribe(ws, topic) {
   }
 
   members.add(ws);
+  if (server.backplane) server.backplane.track(topic, members.size);
   return true;
 }
 
@@ -136,6 +137,7 @@ function leave(server, ws, topic) {
 
   members.delete(ws);
   if (members.size === 0) registry.delete(topic);
+  if (server.backplane) server.backplane.track(topic, members.size);
 }
 
 /**

@@ -45,6 +45,9 @@ class WebSocketServer extends EventEmitter {
    *     tick
    * @param {Boolean} [options.autoPong=true] Whether to answer pings with a
    *     pong automatically
+   * @param {Backplane} [options.backplane] wsrs: carries `publish()` and
+   *     `broadcast()` to the other servers that share it (see
+   *     `wsrs/redis` and `wsrs/cluster`)
    * @param {Number} [options.backlog=511] Length of the queue of pending
    *     connections of the internal HTTP server
    * @param {Boolean} [options.clientTracking=true] Whether to keep the
@@ -122,6 +125,7 @@ class WebSocketServer extends EventEmitter {
 
     validateFlowOptions(settings);
     validateEngineOptions(settings);
+    this.backplane = attachBackplane(this, settings.backplane);
 
     this._native = null;
 
@@ -214,6 +218,8 @@ class WebSocketServer extends EventEmitter {
     if (this._state === CLOSING) return;
     this._state = CLOSING;
 
+    if (this.backplane !== null) this.backplane.close();
+
     const server = this._server;
 
     if (server) {
@@ -258,7 +264,11 @@ class WebSocketServer extends EventEmitter {
    * @param {Boolean} [options.compress=true] Compress where negotiated
    * @param {(WebSocket|Iterable<WebSocket>|Function)} [options.except] A
    *     client, clients, or a predicate `(ws) => Boolean`, to leave out
-   * @return {Number} How many clients the message was handed to
+   *     (on this server)
+   * @param {Boolean} [options.local=false] With a backplane: this server's
+   *     clients only
+   * @return {Number} How many clients of this server the message was
+   *     handed to
    * @throws {Error} Without client tracking
    * @public
    */
@@ -269,7 +279,10 @@ class WebSocketServer extends EventEmitter {
       );
     }
 
-    return sendToAll(this.clients, data, options);
+    const message = new PreparedMessage(data, options);
+
+    share(this, null, message, options);
+    return sendToAll(this.clients, message, options);
   }
 
   /**
@@ -284,15 +297,10 @@ class WebSocketServer extends EventEmitter {
    */
   publish(topic, data, options) {
     const members = membersOf(this, topic);
+    const message = new PreparedMessage(data, options);
 
-    if (members === undefined) {
-      // Still check the message, so that a bad one fails the same way with
-      // or without subscribers.
-      new PreparedMessage(data, options); // eslint-disable-line no-new
-      return 0;
-    }
-
-    return sendToAll(members, data, options);
+    share(this, topic, message, options);
+    return members === undefined ? 0 : sendToAll(members, message, options);
   }
 
   /**
@@ -626,13 +634,12 @@ function validateEngineOptions(settings) {
  * Hands one prepared message to a set of sockets.
  *
  * @param {Set<WebSocket>} sockets The candidates
- * @param {*} data The message
+ * @param {PreparedMessage} message The message
  * @param {Object} [options] The options of `broadcast()`
  * @return {Number} How many sockets took it
  * @private
  */
-function sendToAll(sockets, data, options) {
-  const message = new PreparedMessage(data, options);
+function sendToAll(sockets, message, options) {
   const excluded = exclusion(options && options.except);
   let count = 0;
 
@@ -641,6 +648,58 @@ function sendToAll(sockets, data, options) {
   }
 
   return count;
+}
+
+/**
+ * Checks the `backplane` option and attaches the server to it.
+ *
+ * @param {WebSocketServer} server The server
+ * @param {*} backplane The option
+ * @return {(Backplane|null)}
+ * @private
+ */
+function attachBackplane(server, backplane) {
+  if (backplane === undefined || backplane === null) return null;
+
+  if (
+    typeof backplane !== 'object' ||
+    typeof backplane.attach !== 'function' ||
+    typeof backplane.publish !== 'function' ||
+    typeof backplane.track !== 'function' ||
+    typeof backplane.close !== 'function'
+  ) {
+    throw new TypeError(
+      'The "backplane" option must implement attach(), publish(), track() ' +
+        'and close() (see wsrs/redis and wsrs/cluster)'
+    );
+  }
+
+  backplane.attach({
+    deliver(topic, payload, binary, compress) {
+      const message = new PreparedMessage(payload, { binary, compress });
+      const sockets = topic === null ? server.clients : membersOf(server, topic);
+
+      if (sockets !== undefined) sendToAll(sockets, message, undefined);
+    }
+  });
+
+  return backplane;
+}
+
+/**
+ * Hands a message published on this server to the backplane, unless the
+ * call asked to stay local.
+ *
+ * @param {WebSocketServer} server The server
+ * @param {(String|null)} topic The topic, or `null` for a broadcast
+ * @param {PreparedMessage} message The message
+ * @param {Object} [options] The options of `broadcast()`
+ * @private
+ */
+function share(server, topic, message, options) {
+  if (server.backplane === null || (options && options.local === true)) return;
+
+  server.backplane.publish(topic, message.payload, message.binary, message.compress);
 }
 
 /**
