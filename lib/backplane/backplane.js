@@ -58,6 +58,30 @@ function backplaneError(code, message) {
 }
 
 /**
+ * A promise that gives up after `ms`, with `ERR_WSRS_BACKPLANE_TIMEOUT`.
+ *
+ * @param {Promise} promise The promise
+ * @param {Number} ms The time limit
+ * @return {Promise}
+ * @public
+ */
+function withTimeout(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        backplaneError(
+          'ERR_WSRS_BACKPLANE_TIMEOUT',
+          `The backplane did not answer within ${ms} ms`
+        )
+      );
+    }, ms);
+  });
+
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Checks a positive integer option.
  *
  * @param {Object} options The options
@@ -298,19 +322,7 @@ class Backplane extends EventEmitter {
       );
     }
 
-    let timer;
-    const timeout = new Promise((resolve, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          backplaneError(
-            'ERR_WSRS_BACKPLANE_TIMEOUT',
-            `The backplane did not answer within ${this.nodeTimeout} ms`
-          )
-        );
-      }, this.nodeTimeout);
-    });
-
-    return Promise.race([run(), timeout]).finally(() => clearTimeout(timer));
+    return withTimeout(run(), this.nodeTimeout);
   }
 
   /**
@@ -436,4 +448,4 @@ class Backplane extends EventEmitter {
   }
 }
 
-module.exports = { Backplane, backplaneError };
+module.exports = { Backplane, backplaneError, withTimeout };

@@ -26,7 +26,7 @@
 
 const os = require('os');
 
-const { Backplane } = require('./backplane');
+const { Backplane, withTimeout } = require('./backplane');
 const { findLibrary, open, wrap } = require('./redis-client');
 
 // Requiring wsrs/redis without a client library fails at once, and says what
@@ -340,25 +340,6 @@ class RedisBackplane extends Backplane {
 function detach(conn) {
   if (conn._detach) conn._detach();
   return Promise.resolve();
-}
-
-/**
- * A promise that gives up after `ms`.
- *
- * @param {Promise} promise The promise
- * @param {Number} ms The time limit
- * @return {Promise}
- * @private
- */
-function withTimeout(promise, ms) {
-  let timer;
-
-  return Promise.race([
-    promise,
-    new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    })
-  ]).finally(() => clearTimeout(timer));
 }
 
 module.exports = { RedisBackplane };
