@@ -534,6 +534,11 @@ declare namespace WebSocket {
     /** Answer every ping with a pong automatically. Defaults to `true`. */
     autoPong?: boolean | undefined;
     /**
+     * The subprotocols to offer when the constructor's `protocols`
+     * argument is left out (ws 8.22).
+     */
+    protocols?: string | readonly string[] | undefined;
+    /**
      * Milliseconds to wait, after `close()`, for the closing handshake to
      * finish before the socket is destroyed. Defaults to 30000.
      */
@@ -567,17 +572,17 @@ declare namespace WebSocket {
     idleTimeout?: number | undefined;
     /**
      * Most socket chunks held before they are parsed; 0 disables the
-     * limit. Defaults to 1048576.
+     * limit. Defaults to 262144 (ws 8.22).
      */
     maxBufferedChunks?: number | undefined;
     /**
      * Most frames one message may be made of; 0 disables the limit.
-     * Defaults to 131072.
+     * Defaults to 16384 (ws 8.22); empty fragments count.
      */
     maxFragments?: number | undefined;
     /**
      * Largest message accepted, in bytes (after decompression); 0 disables
-     * the limit. Defaults to 104857600 (100 MiB).
+     * the limit. Defaults to 262144 (ws 8.22).0 (100 MiB).
      */
     maxPayload?: number | undefined;
     /**
@@ -800,9 +805,9 @@ declare namespace WebSocket {
       | undefined;
     /** Address the HTTP server created for `port` listens on. */
     host?: string | undefined;
-    /** As the client option of the same name. Defaults to 1048576. */
+    /** As the client option of the same name. Defaults to 262144. */
     maxBufferedChunks?: number | undefined;
-    /** As the client option of the same name. Defaults to 131072. */
+    /** As the client option of the same name. Defaults to 16384. */
     maxFragments?: number | undefined;
     /** As the client option of the same name. Defaults to 104857600. */
     maxPayload?: number | undefined;

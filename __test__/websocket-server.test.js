@@ -96,8 +96,8 @@ describe('WebSocketServer construction', () => {
     const o = wss.options;
 
     assert.strictEqual(o.maxPayload, 100 * 1024 * 1024);
-    assert.strictEqual(o.maxFragments, 131072);
-    assert.strictEqual(o.maxBufferedChunks, 1048576);
+    assert.strictEqual(o.maxFragments, 16384);
+    assert.strictEqual(o.maxBufferedChunks, 262144);
     assert.strictEqual(o.closeTimeout, 30000);
     assert.strictEqual(o.perMessageDeflate, false);
     assert.strictEqual(o.allowSynchronousEvents, true);

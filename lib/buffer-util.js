@@ -1,5 +1,9 @@
 'use strict';
 
+const {
+  types: { isAnyArrayBuffer }
+} = require('util');
+
 const native = require('./native');
 const { EMPTY_BUFFER } = require('./constants');
 
@@ -129,7 +133,8 @@ function toBuffer(data) {
 
   if (Buffer.isBuffer(data)) return data;
 
-  if (data instanceof ArrayBuffer) return new FastBuffer(data);
+  // SharedArrayBuffer too (ws 8.23).
+  if (isAnyArrayBuffer(data)) return new FastBuffer(data);
 
   if (ArrayBuffer.isView(data)) {
     return new FastBuffer(data.buffer, data.byteOffset, data.byteLength);

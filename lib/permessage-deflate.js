@@ -9,6 +9,9 @@ const DEFAULT_WINDOW_BITS = 15;
 const DEFAULT_LEVEL = -1;
 const DEFAULT_CHUNK_SIZE = 16 * 1024;
 
+// A window bits parameter as RFC 7692 writes it: 8 to 15, in plain digits.
+const WINDOW_BITS = /^(?:[89]|1[0-5])$/;
+
 // Messages at least this large are compressed on the libuv thread pool so
 // the event loop stays free; smaller ones in the calling thread, where the
 // round trip to the pool would cost more than the work.
@@ -158,8 +161,15 @@ class PerMessageDeflate {
           return false;
         }
       }
-      return !(
-        typeof o.clientMaxWindowBits === 'number' && !p.client_max_window_bits
+      if (typeof o.clientMaxWindowBits !== 'number') return true;
+
+      // A number of ours is an upper bound the client must allow: it has to
+      // offer the parameter, and not with a smaller value (ws 8.22).
+      const offered = p.client_max_window_bits;
+
+      return (
+        offered === true ||
+        (typeof offered === 'number' && offered >= o.clientMaxWindowBits)
       );
     };
     const accepted = offers.find(acceptable);
@@ -241,9 +251,9 @@ class PerMessageDeflate {
             params[key] = true;
             continue;
           }
-          const bits = +value;
-          if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw invalid();
-          params[key] = bits;
+          // Digits only, 8 to 15: `09`, `1e1` or `10.0` are refused (ws 8.22).
+          if (typeof value !== 'string' || !WINDOW_BITS.test(value)) throw invalid();
+          params[key] = Number(value);
         } else if (
           key === 'client_no_context_takeover' ||
           key === 'server_no_context_takeover'

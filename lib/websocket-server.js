@@ -22,7 +22,8 @@ const CLOSED = 2;
 // 16 random bytes, base64-encoded: 22 significant characters plus padding.
 const CLIENT_KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
 
-const SUPPORTED_VERSIONS = new Set([8, 13]);
+// Compared as the header's text: `13.0` or `0xd` is not 13 (ws 8.22).
+const SUPPORTED_VERSIONS = new Set(['8', '13']);
 
 const MODE_ERROR =
   'One and only one of the "port", "server", or "noServer" options must be ' +
@@ -63,9 +64,9 @@ class WebSocketServer extends EventEmitter {
    * @param {String} [options.host] Hostname for the internal HTTP server
    * @param {Number} [options.idleTimeout] wsrs: close a connection with
    *     1001 after this many ms without a message either way
-   * @param {Number} [options.maxBufferedChunks=1048576] Maximum number of
+   * @param {Number} [options.maxBufferedChunks=262144] Maximum number of
    *     unparsed chunks a receiver may hold
-   * @param {Number} [options.maxFragments=131072] Maximum number of fragments
+   * @param {Number} [options.maxFragments=16384] Maximum number of fragments
    *     in a single message
    * @param {Number} [options.maxPayload=104857600] Maximum message size in
    *     bytes
@@ -95,8 +96,8 @@ class WebSocketServer extends EventEmitter {
       {
         allowSynchronousEvents: true,
         autoPong: true,
-        maxBufferedChunks: 1048576,
-        maxFragments: 131072,
+        maxBufferedChunks: 262144,
+        maxFragments: 16384,
         maxPayload: 104857600,
         maxPendingAutoPongs: 60,
         skipUTF8Validation: false,
@@ -353,7 +354,7 @@ class WebSocketServer extends EventEmitter {
     const headers = req.headers;
     const key = headers['sec-websocket-key'];
     const upgrade = headers.upgrade;
-    const version = Number(headers['sec-websocket-version']);
+    const version = headers['sec-websocket-version'];
 
     if (req.method !== 'GET') {
       refuse(this, req, socket, 405, 'Invalid HTTP method');
@@ -447,7 +448,7 @@ class WebSocketServer extends EventEmitter {
     }
 
     const info = {
-      origin: headers[version === 8 ? 'sec-websocket-origin' : 'origin'],
+      origin: headers[version === '8' ? 'sec-websocket-origin' : 'origin'],
       secure: Boolean(req.socket.authorized || req.socket.encrypted),
       req
     };

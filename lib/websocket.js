@@ -14,6 +14,7 @@ const https = require('https');
 const net = require('net');
 const tls = require('tls');
 const { createHash, randomBytes } = require('crypto');
+const { unescape } = require('querystring');
 const { URL } = require('url');
 
 const PerMessageDeflate = require('./permessage-deflate');
@@ -78,8 +79,8 @@ const CLIENT_DEFAULTS = {
   autoPong: true,
   closeTimeout: CLOSE_TIMEOUT,
   followRedirects: false,
-  maxBufferedChunks: 1048576,
-  maxFragments: 131072,
+  maxBufferedChunks: 262144,
+  maxFragments: 16384,
   maxPayload: 104857600,
   maxPendingAutoPongs: 60,
   maxRedirects: 10,
@@ -159,20 +160,17 @@ class WebSocket extends EventEmitter {
     this._isServer = false;
     this._redirects = 0;
 
-    let offered;
+    let offered = protocols;
 
-    if (protocols === undefined) {
-      offered = [];
-    } else if (Array.isArray(protocols)) {
-      offered = protocols;
-    } else if (protocols !== null && typeof protocols === 'object') {
+    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
       options = protocols;
-      offered = [];
-    } else {
-      offered = [protocols];
+      offered = undefined;
     }
 
-    openClient(this, address, offered, options);
+    // Without a `protocols` argument, the option of that name (ws 8.22).
+    if (offered === undefined && options) offered = options.protocols;
+
+    openClient(this, address, listOf(offered), options);
   }
 
   /**
@@ -365,7 +363,6 @@ class WebSocket extends EventEmitter {
       return;
     }
 
-    this._readyState = CLOSING;
     this._sender.close(code, data, !this._isServer, (err) => {
       // Write failures surface through the socket's `'error'` listener; here
       // we only care whether our close frame made it out.
@@ -374,6 +371,9 @@ class WebSocket extends EventEmitter {
       this._closeFrameSent = true;
       if (peerIsDone(this)) this._socket.end();
     });
+    // Only once the Sender took the frame: a bad code or reason throws above
+    // and leaves the connection open (ws 8.22).
+    this._readyState = CLOSING;
 
     startCloseTimer(this);
   }
@@ -855,6 +855,18 @@ function isOriginalHost(ws, ipc, where) {
 }
 
 /**
+ * The subprotocols to offer, as a list.
+ *
+ * @param {(String|String[]|undefined)} protocols One, several or none
+ * @return {String[]}
+ * @private
+ */
+function listOf(protocols) {
+  if (protocols === undefined) return [];
+  return Array.isArray(protocols) ? protocols : [protocols];
+}
+
+/**
  * Build and send the opening handshake request of a client, following
  * redirects by calling itself again.
  *
@@ -973,7 +985,9 @@ function openClient(ws, address, protocols, options) {
   }
 
   if (url.username || url.password) {
-    opts.auth = `${url.username}:${url.password}`;
+    // The URL keeps them percent-encoded; Basic auth wants them as typed
+    // (ws 8.22). A malformed escape is kept as it is.
+    opts.auth = `${unescape(url.username)}:${unescape(url.password)}`;
   }
 
   if (ipc) {
@@ -1036,7 +1050,16 @@ function openClient(ws, address, protocols, options) {
         'Basic ' + Buffer.from(opts.auth).toString('base64');
     }
 
-    req = ws._req = request(opts);
+    try {
+      req = ws._req = request(opts);
+    } catch (err) {
+      // On a redirect this runs in a `'response'` listener, where a throw
+      // could not be caught: report it as the connection's failure.
+      if (ws._redirects === 0) throw err;
+
+      failWith(ws, err);
+      return;
+    }
 
     if (ws._redirects > 0) {
       // No early exit here even if a listener closes the client: the
@@ -1211,6 +1234,24 @@ function checkUpgradeResponse(ws, res, key, offered, deflate) {
 //
 
 /**
+ * A copy of `buf` in memory of its own, not a view of the socket's chunk
+ * (which a closed connection would otherwise keep alive) nor of the Buffer
+ * pool (which it would keep alive in the same way).
+ *
+ * @param {Buffer} buf The bytes
+ * @return {Buffer}
+ * @private
+ */
+function ownCopy(buf) {
+  if (buf.length === 0) return EMPTY_BUFFER;
+
+  const copy = Buffer.allocUnsafeSlow(buf.length);
+
+  copy.set(buf);
+  return copy;
+}
+
+/**
  * The peer's close frame has been parsed.
  *
  * @param {Number} code The status code (1005 when absent)
@@ -1222,7 +1263,7 @@ function handleReceiverConclude(code, reason) {
 
   ws._closeFrameReceived = true;
   ws._closeCode = code;
-  ws._closeMessage = reason;
+  ws._closeMessage = ownCopy(reason);
 
   // The socket is already gone: nothing left to answer.
   if (ws._socket[kWebSocket] === undefined) return;
