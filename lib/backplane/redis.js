@@ -219,7 +219,15 @@ class RedisBackplane extends Backplane {
 
     if (up) {
       // The subscriber connection comes back with the subscriptions it had;
-      // _setUp() adds those made while it was down.
+      // drop those whose last local subscriber left while it was down, and
+      // _setUp() adds those made meanwhile.
+      for (const topic of this._listening) {
+        if (!this._topics.has(topic)) {
+          this._listening.delete(topic);
+          this._safely(() => this._sub.listen(this._channelPrefix + topic, false));
+        }
+      }
+
       this._setUp(true);
       this._renew();
     } else {
