@@ -21,9 +21,9 @@
 
 const { spawn, spawnSync, fork } = require('child_process');
 const fs = require('fs');
-const net = require('net');
 const os = require('os');
 const path = require('path');
+const freePort = require('./free-port');
 
 const root = path.join(__dirname, '..');
 const venv = path.join(root, '.venv', 'autobahn');
@@ -123,22 +123,6 @@ function ensureKosoku() {
 
   const check = spawnSync(python, [fixScript, '--check'], { encoding: 'utf8' });
   if (check.status !== 0) must(python, [fixScript]);
-}
-
-/**
- * A free TCP port on 127.0.0.1.
- *
- * @return {Promise<Number>} The port
- */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
