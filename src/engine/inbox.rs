@@ -2,6 +2,7 @@
 //! taken all at once by one `poll` per wake-up.
 
 use crate::engine::wire::{OWNED, SLICE};
+use crate::record::word;
 
 /// Payloads at least this large travel as buffers of their own.
 const OWN_BUFFER: usize = 64 * 1024;
@@ -41,9 +42,9 @@ impl Batch {
 
     /// An event whose payload is copied into the batch.
     pub fn push_bytes(&mut self, word0: u32, id: u32, bytes: &[u8]) {
-        let start = self.data.len() as u32;
+        let start = word(self.data.len());
         self.data.extend_from_slice(bytes);
-        self.push(word0, id, start, self.data.len() as u32);
+        self.push(word0, id, start, word(self.data.len()));
     }
 
     /// Reserves a slot of the owned list for a whole read buffer (see
@@ -54,7 +55,7 @@ impl Batch {
             return None;
         }
         self.owned.push(Vec::new());
-        Some(index as u32)
+        Some(word(index))
     }
 
     /// Puts the read buffer into its reserved slot.
@@ -70,8 +71,8 @@ impl Batch {
         self.push(
             kind | SLICE | slot << 16,
             id,
-            range.start as u32,
-            range.end as u32,
+            word(range.start),
+            word(range.end),
         );
     }
 
@@ -82,8 +83,8 @@ impl Batch {
             self.push_bytes(word0, id, &bytes);
             return;
         }
-        let index = self.owned.len() as u32;
-        let len = bytes.len() as u32;
+        let index = word(self.owned.len());
+        let len = word(bytes.len());
         self.owned_bytes += bytes.len();
         self.owned.push(bytes);
         self.push(word0 | OWNED, id, index, len);

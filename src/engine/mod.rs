@@ -7,13 +7,17 @@
 //!
 //! No napi types here: the glue supplies a [`Notifier`] and copies bytes.
 
+mod commands;
 mod conn;
+mod ctx;
 pub mod http;
 pub mod inbox;
 pub mod outq;
 pub mod pinned;
 mod server;
+mod task;
 pub mod wire;
 
+pub use ctx::{CommandBatch, EngineConfig, Notifier};
 pub use pinned::Pinned;
-pub use server::{CommandBatch, Engine, EngineConfig, Notifier};
+pub use server::Engine;

@@ -70,7 +70,8 @@ impl OutQueue {
 
     /// Payload bytes (mod 2^32) and frames (mod 2^32) fully written so far.
     pub fn progress(&self) -> (u32, u32) {
-        (self.units_done as u32, self.frames_done)
+        // Mod 2^32 by design: JavaScript compares them with wrapping sums.
+        ((self.units_done & 0xffff_ffff) as u32, self.frames_done)
     }
 
     /// Appends bytes that are not a counted frame (an HTTP response).

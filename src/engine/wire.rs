@@ -24,7 +24,8 @@ pub const EV_PONG: u32 = 5;
 /// The peer's close frame; the code is in the upper half of word 0.
 pub const EV_CLOSE: u32 = 6;
 /// A protocol error: `a..b` holds `code NUL message`, the close code is in
-/// the upper half of word 0, and bit 8 marks a RangeError.
+/// the upper half of word 0, and the `RANGE_ERROR` bit (bit 9, 0x200) marks
+/// a RangeError.
 pub const EV_ERROR: u32 = 7;
 /// The peer ended its side (FIN).
 pub const EV_END: u32 = 8;
@@ -85,3 +86,133 @@ pub const A_DEFLATE: u32 = 1;
 pub const A_SERVER_NCT: u32 = 2;
 /// `CMD_ACCEPT` flag: client_no_context_takeover.
 pub const A_CLIENT_NCT: u32 = 4;
+
+/// Word 0 of a command, taken apart: `kind | opcode << 8 | flags << 12 |
+/// extra << 16`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandWord {
+    pub kind: u32,
+    /// The frame's opcode (`CMD_FRAME`), or the `A_*` flags (`CMD_ACCEPT`).
+    pub opcode: u8,
+    /// `F_*` flags.
+    pub flags: u32,
+    pub extra: u32,
+}
+
+impl CommandWord {
+    pub fn parse(w0: u32) -> Self {
+        Self {
+            kind: w0 & 0xff,
+            opcode: ((w0 >> 8) & 0xf) as u8,
+            flags: (w0 >> 12) & 0xf,
+            extra: w0 >> 16,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The numbers as lib/native-engine.js defines them (`const NAME = n;`).
+    fn js_constants() -> Vec<(String, u32)> {
+        let js = include_str!("../../lib/native-engine.js");
+        js.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("const ")?;
+                let (name, value) = rest.strip_suffix(';')?.split_once(" = ")?;
+                let value = match value.strip_prefix("0x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                    None => value.parse().ok()?,
+                };
+                Some((name.to_string(), value))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn javascript_mirrors_every_number() {
+        let ours = [
+            ("EV_HANDSHAKE", EV_HANDSHAKE),
+            ("EV_TEXT", EV_TEXT),
+            ("EV_BINARY", EV_BINARY),
+            ("EV_PING", EV_PING),
+            ("EV_PONG", EV_PONG),
+            ("EV_CLOSE", EV_CLOSE),
+            ("EV_ERROR", EV_ERROR),
+            ("EV_END", EV_END),
+            ("EV_CLOSED", EV_CLOSED),
+            ("EV_WRITTEN", EV_WRITTEN),
+            ("EV_SERVER_CLOSED", EV_SERVER_CLOSED),
+            ("OWNED", OWNED),
+            ("RANGE_ERROR", RANGE_ERROR),
+            ("SLICE", SLICE),
+            ("CMD_ACCEPT", CMD_ACCEPT),
+            ("CMD_RAW", CMD_RAW),
+            ("CMD_FRAME", CMD_FRAME),
+            ("CMD_SHUTDOWN", CMD_SHUTDOWN),
+            ("CMD_DESTROY", CMD_DESTROY),
+            ("CMD_PAUSE", CMD_PAUSE),
+            ("CMD_RESUME", CMD_RESUME),
+            ("CMD_WRITE", CMD_WRITE),
+            ("CMD_REPORT", CMD_REPORT),
+            ("F_FIN", F_FIN),
+            ("F_COMPRESS", F_COMPRESS),
+            ("F_REPORT", F_REPORT),
+            ("F_BIG", F_BIG),
+            ("A_DEFLATE", A_DEFLATE),
+            ("A_SERVER_NCT", A_SERVER_NCT),
+            ("A_CLIENT_NCT", A_CLIENT_NCT),
+        ];
+        let theirs = js_constants();
+        for (name, value) in ours {
+            let found = theirs.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            assert_eq!(found, Some(value), "{name} in lib/native-engine.js");
+        }
+    }
+
+    #[test]
+    fn event_bits_stay_apart_from_kinds_and_the_extra_half() {
+        let kinds = [
+            EV_HANDSHAKE,
+            EV_TEXT,
+            EV_BINARY,
+            EV_PING,
+            EV_PONG,
+            EV_CLOSE,
+            EV_ERROR,
+            EV_END,
+            EV_CLOSED,
+            EV_WRITTEN,
+            EV_SERVER_CLOSED,
+        ];
+        for k in kinds {
+            assert_eq!(k & !0xff, 0, "kind {k} fits in the low byte");
+        }
+        for bit in [OWNED, RANGE_ERROR, SLICE] {
+            assert_eq!(bit.count_ones(), 1);
+            assert!(bit > 0xff && bit < 1 << 16);
+        }
+        assert_eq!(OWNED & RANGE_ERROR & SLICE, 0);
+        assert_eq!(RANGE_ERROR, 1 << 9);
+    }
+
+    #[test]
+    fn command_words_come_apart() {
+        let w0 = CMD_FRAME | 0x2 << 8 | (F_FIN | F_BIG) << 12 | 1234 << 16;
+        assert_eq!(
+            CommandWord::parse(w0),
+            CommandWord {
+                kind: CMD_FRAME,
+                opcode: 2,
+                flags: F_FIN | F_BIG,
+                extra: 1234
+            }
+        );
+        let accept = CMD_ACCEPT | (A_DEFLATE | A_CLIENT_NCT) << 8 | (12 | 10 << 4) << 16;
+        let parts = CommandWord::parse(accept);
+        assert_eq!(u32::from(parts.opcode), A_DEFLATE | A_CLIENT_NCT);
+        assert_eq!(parts.extra & 0xf, 12);
+        assert_eq!(parts.extra >> 4 & 0xf, 10);
+    }
+}

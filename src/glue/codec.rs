@@ -65,11 +65,7 @@ impl NativeDeflate {
     /// `level` is zlib's 0..=9 (-1 means the default, 6).
     #[napi(constructor, catch_unwind)]
     pub fn new(level: i32, window_bits: u32, no_context_takeover: bool) -> Self {
-        let level = if (0..=9).contains(&level) {
-            level as u32
-        } else {
-            6
-        };
+        let level = u32::try_from(level).ok().filter(|l| *l <= 9).unwrap_or(6);
         let deflater = Deflater::new(level, window_bits.clamp(8, 15) as u8, no_context_takeover);
         Self {
             inner: Arc::new(Mutex::new(deflater)),

@@ -10,6 +10,7 @@
 mod buffers;
 mod codec;
 mod parser;
+#[cfg(feature = "engine")]
 mod server;
 
 /// The first bytes of an input that makes a `panic-probe` build panic.

@@ -24,6 +24,7 @@ use super::probe;
 use crate::protocol::deflate::Inflater;
 use crate::protocol::error::{ErrorClass, ProtocolError};
 use crate::protocol::parser::{Config, Event, Parser, Payload};
+use crate::record::word;
 
 const TEXT: u32 = 1;
 const BINARY: u32 = 2;
@@ -183,16 +184,16 @@ impl NativeParser {
             tape[n * 4..n * 4 + 4].copy_from_slice(&record);
             n += 1;
         }
-        n as u32
+        word(n)
     }
 
     fn payload(&mut self, p: Payload) -> (u32, u32, u32) {
         match p {
-            Payload::Input(r) => (0, r.start as u32, r.end as u32),
+            Payload::Input(r) => (0, word(r.start), word(r.end)),
             Payload::Owned(v) => {
-                let len = v.len() as u32;
+                let len = word(v.len());
                 self.owned.push(Buffer::from(v));
-                (OWNED, (self.owned.len() - 1) as u32, len)
+                (OWNED, word(self.owned.len() - 1), len)
             }
         }
     }
@@ -209,8 +210,8 @@ impl NativeParser {
                     0
                 } else {
                     self.fragments
-                        .push(fragment_ends.iter().map(|&e| e as u32).collect());
-                    self.fragments.len() as u32
+                        .push(fragment_ends.iter().map(|&e| word(e)).collect());
+                    word(self.fragments.len())
                 };
                 let kind = if binary { BINARY } else { TEXT };
                 [kind | flag, a, b, extra]

@@ -15,6 +15,7 @@ use crate::engine::http::HeadLimits;
 use crate::engine::inbox::Batch;
 use crate::engine::{CommandBatch, Engine, EngineConfig, Notifier, Pinned};
 use crate::protocol::parser::Config;
+use crate::record::word;
 
 /// Options of `new NativeServer()` (checked and defaulted in JS).
 #[napi(object)]
@@ -164,13 +165,13 @@ impl NativeServer {
         };
         let n = batch.len();
         if 4 + batch.recs.len() > tape.len() {
-            tape[0] = n as u32;
+            tape[0] = word(n);
             tape[1] = u32::MAX;
             self.batch = Some(batch);
             return None;
         }
-        tape[0] = n as u32;
-        tape[1] = batch.owned.len() as u32;
+        tape[0] = word(n);
+        tape[1] = word(batch.owned.len());
         tape[4..4 + batch.recs.len()].copy_from_slice(&batch.recs);
         self.owned = batch.owned;
         Some(Buffer::from(batch.data))
