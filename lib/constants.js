@@ -7,29 +7,55 @@
 /** Whether the global `Blob` class is available (Node.js >= 15.7). */
 const hasBlob = typeof Blob !== 'undefined';
 
+exports.hasBlob = hasBlob;
+
 /**
  * The accepted values of `WebSocket#binaryType`. `'blob'` is only offered
  * when the runtime has a `Blob` class.
  *
  * @type {String[]}
  */
-const BINARY_TYPES = hasBlob
-  ? ['nodebuffer', 'arraybuffer', 'fragments', 'blob']
-  : ['nodebuffer', 'arraybuffer', 'fragments'];
+exports.BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments'];
+if (hasBlob) exports.BINARY_TYPES.push('blob');
 
-module.exports = {
-  BINARY_TYPES,
-  // Milliseconds a closing connection may wait for the peer before the
-  // socket is destroyed.
-  CLOSE_TIMEOUT: 30000,
-  EMPTY_BUFFER: Buffer.alloc(0),
-  // The magic string of RFC 6455, section 1.3, appended to the client key to
-  // derive `Sec-WebSocket-Accept`.
-  GUID: '258EAFA5-E914-47DA-95CA-C5AB0DC85B11',
-  hasBlob,
-  kForOnEventAttribute: Symbol('kIsForOnEventAttribute'),
-  kListener: Symbol('kListener'),
-  kStatusCode: Symbol('status-code'),
-  kWebSocket: Symbol('websocket'),
-  NOOP: () => {}
-};
+/**
+ * Milliseconds a closing connection may wait for the peer before the socket
+ * is destroyed.
+ *
+ * @type {Number}
+ */
+exports.CLOSE_TIMEOUT = 30 * 1000;
+
+/**
+ * The zero-length Buffer handed out for every empty payload.
+ *
+ * @type {Buffer}
+ */
+exports.EMPTY_BUFFER = Buffer.alloc(0);
+
+/**
+ * The magic string of RFC 6455, section 1.3, appended to the client key to
+ * derive `Sec-WebSocket-Accept`.
+ *
+ * @type {String}
+ */
+exports.GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+/**
+ * A function that does nothing, for callbacks nobody waits on.
+ *
+ * @type {Function}
+ */
+exports.NOOP = () => {};
+
+// Keys under which lib/ modules keep their state on objects they share
+// (listeners, errors, sockets).
+
+/** Marks a listener added through an `on<event>` attribute. */
+exports.kForOnEventAttribute = Symbol('kIsForOnEventAttribute');
+/** The user's function behind a wrapped EventTarget listener. */
+exports.kListener = Symbol('kListener');
+/** The close code that an error fails the connection with. */
+exports.kStatusCode = Symbol('status-code');
+/** The WebSocket a socket or receiver belongs to. */
+exports.kWebSocket = Symbol('websocket');

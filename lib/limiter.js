@@ -1,7 +1,12 @@
 'use strict';
 
 /**
- * Runs asynchronous jobs with at most `concurrency` of them in flight.
+ * A queue of asynchronous jobs with at most `concurrency` of them in flight.
+ *
+ * Jobs start in the order they were added. Starting is iterative: a job
+ * that finishes synchronously, or adds more jobs, while the queue is being
+ * worked through does not nest another pass, it just lets the running pass
+ * go on, so a long run of synchronous jobs never deepens the stack.
  */
 class Limiter {
   /**
@@ -11,36 +16,51 @@ class Limiter {
    *     0 means no limit
    */
   constructor(concurrency) {
-    this.concurrency = concurrency || Infinity;
-    this.jobs = [];
+    // The three fields below are public in ws (its tests read them).
+    this.concurrency = concurrency ? concurrency : Infinity;
     this.pending = 0;
-    this._finished = () => {
-      this.pending--;
-      this._startNext();
+    this.jobs = [];
+
+    // Whether a pass over the queue is under way (see `_pump()`).
+    this._pumping = false;
+
+    // Every job gets this same function to call when it is done.
+    this._release = () => {
+      this.pending -= 1;
+      this._pump();
     };
   }
 
   /**
-   * Queues a job. It is called with a function to call once it has
-   * finished.
+   * Queues a job and starts it right away if there is room. The job is
+   * called with a function to call once it has finished.
    *
    * @param {function(Function)} job The job
    * @public
    */
   add(job) {
     this.jobs.push(job);
-    this._startNext();
+    this._pump();
   }
 
   /**
-   * Starts queued jobs while there is room.
+   * Starts queued jobs, oldest first, for as long as there is room.
    *
    * @private
    */
-  _startNext() {
-    while (this.pending < this.concurrency && this.jobs.length > 0) {
-      this.pending++;
-      this.jobs.shift()(this._finished);
+  _pump() {
+    if (this._pumping) return;
+
+    this._pumping = true;
+    try {
+      while (this.jobs.length !== 0 && this.pending < this.concurrency) {
+        const next = this.jobs.shift();
+
+        this.pending += 1;
+        next(this._release);
+      }
+    } finally {
+      this._pumping = false;
     }
   }
 }

@@ -50,23 +50,28 @@ class PerMessageDeflate {
    *     compatibility
    */
   constructor(options) {
-    this._options = options || {};
-    this._threshold =
-      this._options.threshold !== undefined ? this._options.threshold : 1024;
-    this._maxPayload = this._options.maxPayload | 0;
-    this._isServer = !!this._options.isServer;
-    this._deflate = null;
-    this._inflate = null;
+    const settings = options || {};
+    const {
+      concurrencyLimit = 10,
+      isServer,
+      maxPayload,
+      threshold = 1024
+    } = settings;
 
+    // Read as they are by the sender and by code written against ws.
+    this._options = settings;
+    this._isServer = !!isServer;
+    this._maxPayload = maxPayload | 0;
+    this._threshold = threshold;
+
+    // The negotiated parameters, set by `accept()`; the codecs are made
+    // from them on first use.
     this.params = null;
+    this._inflate = null;
+    this._deflate = null;
 
-    if (!limiter) {
-      limiter = new Limiter(
-        this._options.concurrencyLimit !== undefined
-          ? this._options.concurrencyLimit
-          : 10
-      );
-    }
+    // The first instance sizes the process-wide queue.
+    if (limiter === undefined) limiter = new Limiter(concurrencyLimit);
   }
 
   /**

@@ -2,20 +2,23 @@
 
 const { Writable } = require('stream');
 
-const { NativeParser } = require('./native');
-const PerMessageDeflate = require('./permessage-deflate');
+const { toArrayBuffer } = require('./buffer-util');
 const {
   BINARY_TYPES,
   EMPTY_BUFFER,
   kStatusCode,
   kWebSocket
 } = require('./constants');
-const { toArrayBuffer } = require('./buffer-util');
+const { NativeParser } = require('./native');
+const PerMessageDeflate = require('./permessage-deflate');
 
 // ws's receiver states, kept for code that reads `_state`. The Rust parser
 // never waits on zlib, so only GET_INFO and DEFER_EVENT are ever used.
 const GET_INFO = 0;
 const DEFER_EVENT = 6;
+
+// What `createError()` puts before the messages of protocol errors.
+const FRAME_ERROR_PREFIX = 'Invalid WebSocket frame: ';
 
 // Record kinds written by the native parser (see src/glue/parser.rs).
 const TEXT = 1;
@@ -56,21 +59,32 @@ class Receiver extends Writable {
    * @param {Boolean} [options.skipUTF8Validation=false] Whether to skip UTF-8
    *     validation of text messages and close reasons
    */
-  constructor(options = {}) {
+  constructor({
+    allowSynchronousEvents = true,
+    binaryType,
+    extensions,
+    isServer,
+    maxBufferedChunks,
+    maxFragments,
+    maxPayload,
+    skipUTF8Validation
+  } = {}) {
     super();
 
-    this._allowSynchronousEvents =
-      options.allowSynchronousEvents !== undefined
-        ? options.allowSynchronousEvents
-        : true;
-    this._binaryType = options.binaryType || BINARY_TYPES[0];
-    this._extensions = options.extensions || {};
-    this._isServer = !!options.isServer;
-    this._maxBufferedChunks = options.maxBufferedChunks | 0;
-    this._maxFragments = options.maxFragments | 0;
-    this._maxPayload = options.maxPayload | 0;
-    this._skipUTF8Validation = !!options.skipUTF8Validation;
+    // How events are delivered. `_binaryType` is also set by the WebSocket
+    // when its `binaryType` changes.
+    this._allowSynchronousEvents = allowSynchronousEvents;
+    this._binaryType = binaryType || BINARY_TYPES[0];
     this[kWebSocket] = undefined;
+
+    // What the native parser is built from on the first write, by when the
+    // extensions have been negotiated. ws's tests read these fields.
+    this._extensions = extensions || {};
+    this._isServer = !!isServer;
+    this._skipUTF8Validation = !!skipUTF8Validation;
+    this._maxPayload = toLimit(maxPayload);
+    this._maxFragments = toLimit(maxFragments);
+    this._maxBufferedChunks = toLimit(maxBufferedChunks);
 
     this._parser = null;
     this._inflating = false;
@@ -432,13 +446,15 @@ class Receiver extends Writable {
    */
   _error() {
     const e = this._parser.takeError();
-    const err = e.isRangeError ? new RangeError(e.message) : new Error(e.message);
+    const Ctor = e.isRangeError ? RangeError : Error;
+    const err = this._failWith(
+      new Ctor(e.message),
+      e.code,
+      e.closeCode,
+      this._error
+    );
 
-    Error.captureStackTrace(err, this._error);
-    err.code = e.code;
-    err[kStatusCode] = e.closeCode;
     if (e.errno !== undefined && e.errno !== null) err.errno = e.errno;
-    this._errored = true;
     return err;
   }
 
@@ -452,13 +468,15 @@ class Receiver extends Writable {
    * @private
    */
   _internalError(cause) {
-    const err = new Error(`wsrs: internal error in the frame parser: ${cause.message}`);
+    const message = `wsrs: internal error in the frame parser: ${cause.message}`;
+    const err = this._failWith(
+      new Error(message),
+      'WSRS_ERR_INTERNAL',
+      1011,
+      this._internalError
+    );
 
-    Error.captureStackTrace(err, this._internalError);
-    err.code = 'WSRS_ERR_INTERNAL';
     err.cause = cause;
-    err[kStatusCode] = 1011;
-    this._errored = true;
     return err;
   }
 
@@ -474,15 +492,32 @@ class Receiver extends Writable {
    * @return {(Error|RangeError)} The error
    */
   createError(ErrorCtor, message, prefix, statusCode, errorCode) {
-    this._errored = true;
+    const text = prefix ? FRAME_ERROR_PREFIX + message : message;
 
-    const err = new ErrorCtor(
-      prefix ? `Invalid WebSocket frame: ${message}` : message
+    return this._failWith(
+      new ErrorCtor(text),
+      errorCode,
+      statusCode,
+      this.createError
     );
+  }
 
-    Error.captureStackTrace(err, this.createError);
-    err.code = errorCode;
-    err[kStatusCode] = statusCode;
+  /**
+   * Marks the receiver as failed and completes the error it failed with.
+   *
+   * @param {Error} err The error
+   * @param {String} code Its `code`
+   * @param {Number} closeCode The close code the connection is failed with
+   * @param {Function} caller The method building the error; it and the
+   *     frames above it are left out of the stack trace
+   * @return {Error} `err`
+   * @private
+   */
+  _failWith(err, code, closeCode, caller) {
+    Error.captureStackTrace(err, caller);
+    err.code = code;
+    err[kStatusCode] = closeCode;
+    this._errored = true;
     return err;
   }
 }
@@ -542,4 +577,16 @@ function toError(value) {
  */
 function endReceiver(receiver) {
   if (!receiver.destroyed && !receiver.writableEnded) receiver.end();
+}
+
+/**
+ * A size or count limit as ws stores it: an integer, 0 (no limit) unless
+ * given.
+ *
+ * @param {*} value The option's value
+ * @return {Number} The limit
+ * @private
+ */
+function toLimit(value) {
+  return value | 0;
 }

@@ -1,26 +1,34 @@
 'use strict';
 
 const { randomFillSync } = require('crypto');
-const {
-  types: { isUint8Array }
-} = require('util');
+const { isUint8Array } = require('util').types;
 
+const { EMPTY_BUFFER, NOOP, kWebSocket } = require('./constants');
+const { toBuffer, mask: applyMask } = require('./buffer-util');
+const { isValidStatusCode, isBlob } = require('./validation');
 const PerMessageDeflate = require('./permessage-deflate');
-const { EMPTY_BUFFER, kWebSocket, NOOP } = require('./constants');
-const { isBlob, isValidStatusCode } = require('./validation');
-const { mask: applyMask, toBuffer } = require('./buffer-util');
 
-// The payload's byte length, computed once by the caller of `frame()`.
-const kByteLength = Symbol('kByteLength');
+// Frame options key: the payload's size in bytes, measured once by whoever
+// builds the options, so `frame()` need not measure a string again and a
+// queued frame knows what it adds to `_bufferedBytes`.
+const kSize = Symbol('wsrs.payloadSize');
 
 // The queue of a Sender that never had to queue: shared, so an idle
 // connection does not hold an array of its own.
 const NO_QUEUE = Object.freeze([]);
 
-// Sender states.
-const DEFAULT = 0;
+// Values of `_state` (ws's tests read them). Only an IDLE Sender writes;
+// otherwise it waits for the compressor or for a Blob's bytes, and frames
+// line up in `_queue` behind the one it waits for.
+const IDLE = 0;
 const DEFLATING = 1;
-const GET_BLOB_DATA = 2;
+const READING_BLOB = 2;
+
+// Errors of a frame whose socket was destroyed while the Sender waited.
+const CLOSED_WHILE_READING =
+  'The socket was closed while the blob was being read';
+const CLOSED_WHILE_COMPRESSING =
+  'The socket was closed while data was being compressed';
 
 // Masking keys come from a pool of random bytes refilled 8 KiB at a time.
 const POOL_SIZE = 8 * 1024;
@@ -61,22 +69,33 @@ class Sender {
    * @param {Function} [generateMask] Fills a 4-byte buffer with a masking key
    */
   constructor(socket, extensions, generateMask) {
+    // Where frames go, and what the handshake agreed on.
+    this._socket = socket;
     this._extensions = extensions || {};
 
+    // The wait (see IDLE), the frames queued behind it, and their bytes
+    // (which the WebSocket adds to `bufferedAmount`).
+    this._state = IDLE;
+    this._bufferedBytes = 0;
+    this._queue = NO_QUEUE;
+
+    // The owning WebSocket, and where a failure while waiting is reported.
+    this[kWebSocket] = undefined;
+    this.onerror = NOOP;
+
+    // The message in progress: whether the next `send()` starts a new one,
+    // whether it is compressed, and the whole messages `afterMessage()`
+    // holds back until it ends.
+    this._firstFragment = true;
+    this._compress = false;
+    this._held = null;
+
+    // A mask generator of the user's writes into a key buffer of this
+    // Sender's own; without one, `frame()` takes keys from the shared pool.
     if (generateMask) {
       this._generateMask = generateMask;
       this._maskBuffer = Buffer.alloc(4);
     }
-
-    this._socket = socket;
-    this._firstFragment = true;
-    this._compress = false;
-    this._bufferedBytes = 0;
-    this._queue = NO_QUEUE;
-    this._state = DEFAULT;
-    this._held = null;
-    this.onerror = NOOP;
-    this[kWebSocket] = undefined;
   }
 
   /**
@@ -115,11 +134,8 @@ class Sender {
     if (typeof data !== 'string') {
       length = data.length;
       copyIntoHeader = options.mask && options.readOnly && !keyIsZero;
-    } else if (
-      options[kByteLength] !== undefined &&
-      (!options.mask || keyIsZero)
-    ) {
-      length = options[kByteLength];
+    } else if (options[kSize] !== undefined && (!options.mask || keyIsZero)) {
+      length = options[kSize];
     } else {
       data = Buffer.from(data);
       length = data.length;
@@ -206,11 +222,7 @@ class Sender {
 
     const options = this._frameOptions(0x08, body.length, mask, false, true, false);
 
-    if (this._state !== DEFAULT) {
-      this.enqueue([this.dispatch, body, false, options, cb]);
-    } else {
-      this.sendFrame(Sender.frame(body, options), cb);
-    }
+    route(this, body, false, options, cb, true);
   }
 
   /**
@@ -256,17 +268,7 @@ class Sender {
 
     const options = this._frameOptions(opcode, byteLength, mask, readOnly, true, false);
 
-    if (isBlob(payload)) {
-      if (this._state !== DEFAULT) {
-        this.enqueue([this.getBlobData, payload, false, options, cb]);
-      } else {
-        this.getBlobData(payload, false, options, cb);
-      }
-    } else if (this._state !== DEFAULT) {
-      this.enqueue([this.dispatch, payload, false, options, cb]);
-    } else {
-      this.sendFrame(Sender.frame(payload, options), cb);
-    }
+    route(this, payload, false, options, cb, true);
   }
 
   /**
@@ -317,17 +319,7 @@ class Sender {
       rsv1
     );
 
-    if (isBlob(payload)) {
-      if (this._state !== DEFAULT) {
-        this.enqueue([this.getBlobData, payload, this._compress, opts, cb]);
-      } else {
-        this.getBlobData(payload, this._compress, opts, cb);
-      }
-    } else if (this._state !== DEFAULT) {
-      this.enqueue([this.dispatch, payload, this._compress, opts, cb]);
-    } else {
-      this.dispatch(payload, this._compress, opts, cb);
-    }
+    route(this, payload, this._compress, opts, cb, false);
 
     // Messages held back while this fragmented one was in progress follow
     // its last fragment.
@@ -371,16 +363,12 @@ class Sender {
    * @public
    */
   sendPrepared(list, byteLength, cb) {
-    if (this._state !== DEFAULT) {
-      this.enqueue([
-        this._writePrepared,
-        list,
-        false,
-        { [kByteLength]: byteLength },
-        cb
-      ]);
-    } else {
+    if (this._state === IDLE) {
       this.sendFrame(list, cb);
+    } else {
+      const options = { [kSize]: byteLength };
+
+      this.enqueue(this._writePrepared, list, false, options, cb);
     }
   }
 
@@ -405,7 +393,7 @@ class Sender {
    */
   _frameOptions(opcode, byteLength, mask, readOnly, fin, rsv1) {
     return {
-      [kByteLength]: byteLength,
+      [kSize]: byteLength,
       fin,
       generateMask: this._generateMask,
       mask,
@@ -417,7 +405,8 @@ class Sender {
   }
 
   /**
-   * Reads a Blob, then frames and sends it.
+   * Reads a Blob, then frames and sends it (compressed first if asked).
+   * The Sender waits meanwhile: later frames queue up behind this one.
    *
    * @param {Blob} blob The Blob
    * @param {Boolean} compress Whether to compress
@@ -426,34 +415,14 @@ class Sender {
    * @private
    */
   getBlobData(blob, compress, options, cb) {
-    this._bufferedBytes += options[kByteLength];
-    this._state = GET_BLOB_DATA;
+    this._bufferedBytes += options[kSize];
+    this._state = READING_BLOB;
 
-    blob
-      .arrayBuffer()
-      .then((arrayBuffer) => {
-        if (this._socket.destroyed) {
-          const err = new Error(
-            'The socket was closed while the blob was being read'
-          );
-          process.nextTick(failAll, this, err, cb);
-          return;
-        }
+    const reading = blob.arrayBuffer();
 
-        this._bufferedBytes -= options[kByteLength];
-        const data = toBuffer(arrayBuffer);
-
-        if (compress) {
-          this.dispatch(data, compress, options, cb);
-        } else {
-          this._state = DEFAULT;
-          this.sendFrame(Sender.frame(data, options), cb);
-          this.dequeue();
-        }
-      })
-      .catch((err) => {
-        process.nextTick(failAndReport, this, err, cb);
-      });
+    reading
+      .then((bytes) => blobArrived(this, bytes, compress, options, cb))
+      .catch((err) => process.nextTick(failAndReport, this, err, cb));
   }
 
   /**
@@ -466,63 +435,44 @@ class Sender {
    * @private
    */
   dispatch(data, compress, options, cb) {
-    if (!compress) {
-      this.sendFrame(Sender.frame(data, options), cb);
-      return;
-    }
-
-    const pmd = this._extensions[PerMessageDeflate.extensionName];
-
-    this._bufferedBytes += options[kByteLength];
-    this._state = DEFLATING;
-    pmd.compress(data, options.fin, (err, compressed) => {
-      if (err) {
-        // Only an internal failure of the compressor gets here.
-        failAndReport(this, err, cb);
-        return;
-      }
-
-      if (this._socket.destroyed) {
-        failAll(
-          this,
-          new Error('The socket was closed while data was being compressed'),
-          cb
-        );
-        return;
-      }
-
-      this._bufferedBytes -= options[kByteLength];
-      this._state = DEFAULT;
-      options.readOnly = false;
-      this.sendFrame(Sender.frame(compressed, options), cb);
-      this.dequeue();
-    });
+    if (compress) deflate(this, data, options, cb);
+    else this.sendFrame(Sender.frame(data, options), cb);
   }
 
   /**
-   * Sends queued frames while nothing is being compressed or read.
+   * Runs the queued steps, oldest first, for as long as the Sender stays
+   * idle: a step that starts a new wait leaves the rest queued.
    *
    * @private
    */
   dequeue() {
-    while (this._state === DEFAULT && this._queue.length) {
-      const params = this._queue.shift();
+    const queue = this._queue;
 
-      this._bufferedBytes -= params[3][kByteLength];
-      Reflect.apply(params[0], this, params.slice(1));
+    while (queue.length > 0 && this._state === IDLE) {
+      const job = queue.shift();
+
+      this._bufferedBytes -= job.size;
+      job.step.call(this, job.payload, job.compress, job.options, job.cb);
     }
   }
 
   /**
-   * Queues a frame until the current one is sent.
+   * Queues a step (`dispatch()`, `getBlobData()` or `_writePrepared()`)
+   * with its arguments until the Sender is idle again.
    *
-   * @param {Array} params The method and its arguments
+   * @param {Function} step The method to call
+   * @param {*} payload Its payload
+   * @param {Boolean} compress Whether to compress
+   * @param {Object} options Frame options (their size counts as buffered)
+   * @param {Function} [cb] Callback
    * @private
    */
-  enqueue(params) {
-    this._bufferedBytes += params[3][kByteLength];
-    if (this._queue === NO_QUEUE) this._queue = [];
-    this._queue.push(params);
+  enqueue(step, payload, compress, options, cb) {
+    const job = { step, payload, compress, options, cb, size: options[kSize] };
+
+    this._bufferedBytes += job.size;
+    if (this._queue === NO_QUEUE) this._queue = [job];
+    else this._queue.push(job);
   }
 
   /**
@@ -533,18 +483,125 @@ class Sender {
    * @public
    */
   sendFrame(list, cb) {
-    if (list.length === 2) {
-      this._socket.cork();
-      this._socket.write(list[0]);
-      this._socket.write(list[1], cb);
-      this._socket.uncork();
-    } else {
-      this._socket.write(list[0], cb);
+    const socket = this._socket;
+
+    if (list.length !== 2) {
+      socket.write(list[0], cb);
+      return;
     }
+
+    // Header and payload are separate buffers: corked, they leave together.
+    socket.cork();
+    socket.write(list[0]);
+    socket.write(list[1], cb);
+    socket.uncork();
   }
 }
 
-module.exports = Sender;
+/**
+ * Sets a frame on its way. A Blob is read first (`getBlobData()`); any
+ * other payload goes to `dispatch()`, except that a control frame sent at
+ * once is framed and written directly. While the Sender waits, the step is
+ * queued instead.
+ *
+ * @param {Sender} sender The Sender
+ * @param {*} payload The payload, as `measure()` left it
+ * @param {Boolean} compress Whether to compress
+ * @param {Object} options Frame options
+ * @param {Function} [cb] Callback
+ * @param {Boolean} control Whether this is a close, ping or pong frame
+ * @private
+ */
+function route(sender, payload, compress, options, cb, control) {
+  const blob = isBlob(payload);
+
+  if (sender._state !== IDLE) {
+    const step = blob ? sender.getBlobData : sender.dispatch;
+
+    sender.enqueue(step, payload, compress, options, cb);
+  } else if (blob) {
+    sender.getBlobData(payload, compress, options, cb);
+  } else if (control) {
+    sender.sendFrame(Sender.frame(payload, options), cb);
+  } else {
+    sender.dispatch(payload, compress, options, cb);
+  }
+}
+
+/**
+ * The second half of `getBlobData()`: the Blob's bytes are in. Unless the
+ * socket went away meanwhile, they are sent, or handed to `dispatch()` to
+ * be compressed (the compressor's wait then replaces this one).
+ *
+ * @param {Sender} sender The Sender
+ * @param {ArrayBuffer} bytes The Blob's contents
+ * @param {Boolean} compress Whether to compress
+ * @param {Object} options Frame options
+ * @param {Function} [cb] Callback
+ * @private
+ */
+function blobArrived(sender, bytes, compress, options, cb) {
+  if (sender._socket.destroyed) {
+    const err = new Error(CLOSED_WHILE_READING);
+
+    process.nextTick(failAll, sender, err, cb);
+    return;
+  }
+
+  sender._bufferedBytes -= options[kSize];
+
+  const data = toBuffer(bytes);
+
+  if (compress) sender.dispatch(data, compress, options, cb);
+  else resume(sender, data, options, cb);
+}
+
+/**
+ * Compresses one frame's payload through permessage-deflate, the Sender
+ * waiting until the compressor calls back.
+ *
+ * @param {Sender} sender The Sender
+ * @param {(Buffer|String)} data The payload
+ * @param {Object} options Frame options
+ * @param {Function} [cb] Callback
+ * @private
+ */
+function deflate(sender, data, options, cb) {
+  const pmd = sender._extensions[PerMessageDeflate.extensionName];
+  const size = options[kSize];
+
+  sender._bufferedBytes += size;
+  sender._state = DEFLATING;
+  pmd.compress(data, options.fin, (err, compressed) => {
+    if (err) {
+      // Only an internal failure of the compressor gets here.
+      failAndReport(sender, err, cb);
+    } else if (sender._socket.destroyed) {
+      failAll(sender, new Error(CLOSED_WHILE_COMPRESSING), cb);
+    } else {
+      sender._bufferedBytes -= size;
+      // The compressed bytes are a fresh buffer: mask them in place.
+      options.readOnly = false;
+      resume(sender, compressed, options, cb);
+    }
+  });
+}
+
+/**
+ * Ends a wait: the Sender is idle again, the frame it waited for goes out,
+ * and the queue runs until the next wait.
+ *
+ * @param {Sender} sender The Sender
+ * @param {Buffer} payload The payload, ready to frame
+ * @param {Object} options Frame options
+ * @param {Function} [cb] Callback
+ * @private
+ */
+function resume(sender, payload, options, cb) {
+  sender._state = IDLE;
+  sender.sendFrame(Sender.frame(payload, options), cb);
+  sender.dequeue();
+}
 
 // What `measure()` found. One record serves every call: callers read it
 // right away, so no object is allocated per message.
@@ -580,7 +637,7 @@ function measure(data) {
 }
 
 /**
- * Calls `cb` and every queued callback with `err`.
+ * Calls `cb` and then the callback of every queued frame with `err`.
  *
  * @param {Sender} sender The Sender
  * @param {Error} err The error
@@ -590,9 +647,8 @@ function measure(data) {
 function failAll(sender, err, cb) {
   if (typeof cb === 'function') cb(err);
 
-  for (const params of sender._queue) {
-    const callback = params[params.length - 1];
-    if (typeof callback === 'function') callback(err);
+  for (const job of sender._queue) {
+    if (typeof job.cb === 'function') job.cb(err);
   }
 }
 
@@ -605,3 +661,5 @@ function failAndReport(sender, err, cb) {
   failAll(sender, err, cb);
   sender.onerror(err);
 }
+
+module.exports = Sender;

@@ -2,6 +2,16 @@
 
 const { Duplex } = require('stream');
 
+// Duplex options the caller cannot override: the stream is torn down, and
+// emits `'close'`, by hand (following the WebSocket), and its writable side
+// takes bytes and strings, each chunk sent as one message.
+const FORCED_OPTIONS = {
+  autoDestroy: false,
+  emitClose: false,
+  objectMode: false,
+  writableObjectMode: false
+};
+
 /**
  * Emits `'close'` on a duplex (the stream is built with `emitClose: false`,
  * so this is done by hand once the WebSocket is gone).
@@ -52,13 +62,7 @@ function createWebSocketStream(ws, options) {
   // cut it short with `terminate()`.
   let mayTerminate = true;
 
-  const duplex = new Duplex({
-    ...options,
-    autoDestroy: false,
-    emitClose: false,
-    objectMode: false,
-    writableObjectMode: false
-  });
+  const duplex = new Duplex({ ...options, ...FORCED_OPTIONS });
 
   ws.on('message', (data, isBinary) => {
     const chunk =

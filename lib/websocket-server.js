@@ -1,18 +1,18 @@
 'use strict';
 
+const { createHash } = require('crypto');
 const EventEmitter = require('events');
 const http = require('http');
-const { createHash } = require('crypto');
 
+const { PreparedMessage, deliver, exclusion } = require('./broadcast');
+const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
 const extension = require('./extension');
+const { validateFlowOptions } = require('./flow');
+const { NativeHub, NativeSocket } = require('./native-engine');
 const PerMessageDeflate = require('./permessage-deflate');
 const subprotocol = require('./subprotocol');
-const WebSocket = require('./websocket');
-const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
-const { PreparedMessage, deliver, exclusion } = require('./broadcast');
-const { validateFlowOptions } = require('./flow');
 const { attachToServer, membersOf, serverOf } = require('./topics');
-const { NativeHub, NativeSocket } = require('./native-engine');
+const WebSocket = require('./websocket');
 
 // Lifecycle of a server, stored in `_state` (the numbers are observable).
 const RUNNING = 0;
@@ -24,6 +24,15 @@ const CLIENT_KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
 
 // Compared as the header's text: `13.0` or `0xd` is not 13 (ws 8.22).
 const SUPPORTED_VERSIONS = new Set(['8', '13']);
+
+// The server options that each connection's receiver is built with.
+const RECEIVER_OPTIONS = [
+  'allowSynchronousEvents',
+  'maxBufferedChunks',
+  'maxFragments',
+  'maxPayload',
+  'skipUTF8Validation'
+];
 
 const MODE_ERROR =
   'One and only one of the "port", "server", or "noServer" options must be ' +
@@ -94,24 +103,30 @@ class WebSocketServer extends EventEmitter {
 
     const settings = Object.assign(
       {
-        allowSynchronousEvents: true,
-        autoPong: true,
-        maxBufferedChunks: 262144,
-        maxFragments: 16384,
-        maxPayload: 104857600,
-        maxPendingAutoPongs: 60,
-        skipUTF8Validation: false,
-        perMessageDeflate: false,
-        handleProtocols: null,
-        clientTracking: true,
-        closeTimeout: CLOSE_TIMEOUT,
-        verifyClient: null,
-        noServer: false,
-        backlog: null,
-        server: null,
-        host: null,
-        path: null,
+        // Where the upgrade requests come from: exactly one of `port`,
+        // `server` and `noServer` is given.
         port: null,
+        host: null,
+        server: null,
+        backlog: null,
+        noServer: false,
+        path: null,
+        // The handshake.
+        verifyClient: null,
+        handleProtocols: null,
+        perMessageDeflate: false,
+        // Reading messages.
+        maxPayload: 104857600,
+        skipUTF8Validation: false,
+        allowSynchronousEvents: true,
+        maxFragments: 16384,
+        maxBufferedChunks: 262144,
+        // Keeping connections alive, and closing them.
+        autoPong: true,
+        maxPendingAutoPongs: 60,
+        closeTimeout: CLOSE_TIMEOUT,
+        // Bookkeeping.
+        clientTracking: true,
         WebSocket
       },
       options
@@ -553,13 +568,7 @@ class WebSocketServer extends EventEmitter {
     if (socket instanceof NativeSocket) socket._accept = '';
     socket.removeListener('error', destroySocket);
 
-    ws.setSocket(socket, head, {
-      allowSynchronousEvents: this.options.allowSynchronousEvents,
-      maxBufferedChunks: this.options.maxBufferedChunks,
-      maxFragments: this.options.maxFragments,
-      maxPayload: this.options.maxPayload,
-      skipUTF8Validation: this.options.skipUTF8Validation
-    });
+    ws.setSocket(socket, head, pick(this.options, RECEIVER_OPTIONS));
 
     if (this.clients) {
       this.clients.add(ws);
@@ -832,4 +841,19 @@ function refuse(server, req, socket, status, message, extraHeaders) {
 
   Error.captureStackTrace(err, refuse);
   server.emit('wsClientError', err, socket, req);
+}
+
+/**
+ * Copies some properties of an object.
+ *
+ * @param {Object} source The object to copy from
+ * @param {String[]} keys The properties to copy
+ * @return {Object} A new object with just those properties
+ * @private
+ */
+function pick(source, keys) {
+  const copy = {};
+
+  for (const key of keys) copy[key] = source[key];
+  return copy;
 }
