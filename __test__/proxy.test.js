@@ -281,6 +281,9 @@ describe('client proxy option', { timeout: 60000 }, () => {
 
     assert.strictEqual(error.code, 'ERR_WSRS_PROXY_REFUSED');
     assert.strictEqual(error.statusCode, 403);
+    assert.strictEqual(error.statusMessage, 'Forbidden');
+    assert.strictEqual(error.target, `${HOST}:9`);
+    assert.strictEqual(error.viaProxy, true);
     assert.match(error.message, /403 Forbidden/);
     assert.strictEqual(code, 1006);
     await proxy.close();
@@ -302,6 +305,7 @@ describe('client proxy option', { timeout: 60000 }, () => {
     const { error, code } = await failure(ws);
 
     assert.strictEqual(error.code, 'ECONNREFUSED');
+    assert.strictEqual(error.viaProxy, true);
     assert.strictEqual(code, 1006);
   });
 

@@ -59,7 +59,7 @@ function proxyConnection(option, url, secure, connectSecure) {
  * @param {String} source Where it came from, for the error message
  * @return {URL}
  * @throws {SyntaxError} If the value is not an http: or https: URL
- * @private
+ * @public
  */
 function parseProxy(value, source) {
   let text = value instanceof URL ? value.href : String(value);
@@ -215,9 +215,8 @@ function unbracket(host) {
  * @private
  */
 function openTunnel(proxy, options, secure, connectSecure, oncreate) {
-  const host = options.host;
-  const authority = `${net.isIPv6(host) ? `[${host}]` : host}:${options.port}`;
-  const headers = { Host: authority };
+  const target = authority(options.host, options.port);
+  const headers = { Host: target };
   let done = false;
 
   if (proxy.username || proxy.password) {
@@ -229,9 +228,12 @@ function openTunnel(proxy, options, secure, connectSecure, oncreate) {
       'Basic ' + Buffer.from(credentials).toString('base64');
   }
 
+  // Errors of the proxy leg say so (`viaProxy`), so that a caller can tell
+  // a refused proxy from a refused server.
   const fail = (err) => {
     if (done) return;
     done = true;
+    err.viaProxy = true;
     oncreate(err);
   };
 
@@ -240,7 +242,7 @@ function openTunnel(proxy, options, secure, connectSecure, oncreate) {
     headers,
     host: unbracket(proxy.hostname),
     method: 'CONNECT',
-    path: authority,
+    path: target,
     port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80)
   };
 
@@ -263,7 +265,7 @@ function openTunnel(proxy, options, secure, connectSecure, oncreate) {
       req.destroy();
       fail(
         new Error(
-          `The proxy did not open the tunnel to ${authority} within ` +
+          `The proxy did not open the tunnel to ${target} within ` +
             `${options.timeout} ms`
         )
       );
@@ -276,13 +278,13 @@ function openTunnel(proxy, options, secure, connectSecure, oncreate) {
     // A CONNECT answered with anything but 2xx: no tunnel.
     res.resume();
     req.destroy();
-    fail(refusal(authority, res));
+    fail(refusal(target, res));
   });
 
   req.on('connect', (res, socket, head) => {
     if (res.statusCode < 200 || res.statusCode > 299) {
       socket.destroy();
-      fail(refusal(authority, res));
+      fail(refusal(target, res));
       return;
     }
 
@@ -325,21 +327,35 @@ function openTunnel(proxy, options, secure, connectSecure, oncreate) {
 /**
  * The error for a proxy that would not open the tunnel.
  *
- * @param {String} authority The `host:port` asked for
+ * @param {String} target The `host:port` asked for
  * @param {http.IncomingMessage} res The proxy's response
- * @return {Error} With `code` `'ERR_WSRS_PROXY_REFUSED'` and the proxy's
- *     `statusCode`
+ * @return {Error} With `code` `'ERR_WSRS_PROXY_REFUSED'`, the proxy's
+ *     `statusCode` and `statusMessage`, and the `target`
  * @private
  */
-function refusal(authority, res) {
+function refusal(target, res) {
   const err = new Error(
-    `The proxy refused to open a tunnel to ${authority}: ` +
+    `The proxy refused to open a tunnel to ${target}: ` +
       `${res.statusCode} ${res.statusMessage || ''}`.trimEnd()
   );
 
   err.code = 'ERR_WSRS_PROXY_REFUSED';
   err.statusCode = res.statusCode;
+  err.statusMessage = res.statusMessage || '';
+  err.target = target;
   return err;
 }
 
-module.exports = { matchesNoProxy, proxyConnection };
+/**
+ * A host and port as a CONNECT request line and `Host` header write them.
+ *
+ * @param {String} host A host name or an IP address (IPv6 unbracketed)
+ * @param {(Number|String)} port The port
+ * @return {String} E.g. `example.com:443` or `[::1]:8080`
+ * @public
+ */
+function authority(host, port) {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+module.exports = { authority, matchesNoProxy, parseProxy, proxyConnection };

@@ -70,8 +70,10 @@ function describeError(err, target, opened = false) {
     : target;
   const through = err.viaProxy ? 'proxy ' : '';
 
-  if (err.viaProxy && err.proxyStatus) {
-    return `proxy refused to connect to ${target}: ${err.proxyStatus}`;
+  if (err.code === 'ERR_WSRS_PROXY_REFUSED') {
+    const status = `${err.statusCode} ${err.statusMessage}`.trim();
+
+    return `proxy refused to connect to ${err.target}: ${status}`;
   }
 
   switch (code) {

@@ -10,7 +10,7 @@ const { UsageError, helpText, parseArgs } = require('./args');
 const { runConnect } = require('./connect');
 const { runListen } = require('./listen');
 const { Printer } = require('./output');
-const { authority, parseProxyUrl, proxyConnector } = require('./proxy');
+const { authority, parseProxy } = require('../proxy');
 
 // Options that only make sense when connecting.
 const CONNECT_ONLY = [
@@ -230,14 +230,13 @@ function connectConfig(opts) {
     let proxy;
 
     try {
-      proxy = parseProxyUrl(opts.proxy);
+      proxy = parseProxy(opts.proxy, 'the proxy');
     } catch (err) {
       throw new UsageError(`--proxy: ${err.message}`);
     }
 
-    if (url.protocol !== 'ws+unix:') {
-      wsOptions.createConnection = proxyConnector(proxy, secure);
-    }
+    // The client's own `proxy` option (a ws+unix: URL never uses it).
+    wsOptions.proxy = proxy.href;
   }
 
   const protocols = opts.subprotocol || [];
