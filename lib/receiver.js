@@ -17,9 +17,6 @@ const PerMessageDeflate = require('./permessage-deflate');
 const GET_INFO = 0;
 const DEFER_EVENT = 6;
 
-// What `createError()` puts before the messages of protocol errors.
-const FRAME_ERROR_PREFIX = 'Invalid WebSocket frame: ';
-
 // Record kinds written by the native parser (see src/glue/parser.rs).
 const TEXT = 1;
 const BINARY = 2;
@@ -478,28 +475,6 @@ class Receiver extends Writable {
 
     err.cause = cause;
     return err;
-  }
-
-  /**
-   * Builds an error object, as ws's Receiver does.
-   *
-   * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
-   * @param {String} message The error message
-   * @param {Boolean} prefix Whether to prefix the message with
-   *     `Invalid WebSocket frame: `
-   * @param {Number} statusCode The close code to use
-   * @param {String} errorCode The exposed error code
-   * @return {(Error|RangeError)} The error
-   */
-  createError(ErrorCtor, message, prefix, statusCode, errorCode) {
-    const text = prefix ? FRAME_ERROR_PREFIX + message : message;
-
-    return this._failWith(
-      new ErrorCtor(text),
-      errorCode,
-      statusCode,
-      this.createError
-    );
   }
 
   /**

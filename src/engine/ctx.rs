@@ -17,8 +17,10 @@ use crate::engine::conn::Conn;
 use crate::engine::http::HeadLimits;
 use crate::engine::inbox::Batch;
 use crate::engine::pinned::Pinned;
-use crate::engine::task::READ_SIZE;
 use crate::protocol::parser::Config;
+
+/// Bytes asked of each read (the size of the shared read buffer).
+pub(crate) const READ_SIZE: usize = 64 * 1024;
 
 /// Above this many bytes of undelivered events, connections stop reading
 /// until JavaScript has taken them.

@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 
 use crate::engine::conn::{window_bits, Conn};
-use crate::engine::ctx::Ctx;
+use crate::engine::ctx::{Ctx, READ_SIZE};
 use crate::engine::http::{parse_head, HeadError, Request, RESPONSE_408, RESPONSE_426};
 use crate::engine::inbox::Batch;
 use crate::engine::outq::MAX_IOV;
@@ -25,8 +25,6 @@ use crate::protocol::parser::{Event, Parser, Payload};
 
 /// Reads per wake-up before other connections get a turn.
 const READS_PER_TURN: usize = 4;
-/// Bytes asked of each read.
-pub(crate) const READ_SIZE: usize = 64 * 1024;
 /// A read buffer whose messages hold at least this many bytes is handed to
 /// JavaScript as it is, instead of copying the messages out of it.
 const HAND_OVER: usize = 16 * 1024;
