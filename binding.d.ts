@@ -56,8 +56,11 @@ export declare class NativeParser {
   takeOwned(): Array<Buffer>
   /** Fragment end offsets named by records (word 3 = 1 + index). */
   takeFragments(): Array<Array<number>>
-  /** The error an ERROR record stands for. */
-  takeError(): ParserError | null
+  /**
+   * The error an ERROR record stands for, encoded as every error crossing
+   * into JavaScript is (see `ProtocolError::encoded`).
+   */
+  takeError(): string | null
   /**
    * ws's `_totalPayloadLength`: payload bytes of the data message in
    * progress.
@@ -125,16 +128,6 @@ export interface NativeServerOptions {
   handshakeTimeout: number
   maxHeaderSize: number
   maxHeaders: number
-}
-
-/** A protocol error, as lib/receiver.js turns it into a JS error. */
-export interface ParserError {
-  code: string
-  message: string
-  closeCode: number
-  isRangeError: boolean
-  /** zlib's errno for inflate failures. */
-  errno?: number
 }
 
 /** Options for a parser; numbers follow ws's options (0 disables a limit). */

@@ -856,7 +856,7 @@ declare namespace WebSocket {
     /**
      * wsrs, `engine: 'native'`: bytes a connection may have queued
      * unwritten (a peer that stops reading) before it fails with
-     * `WSRS_ERR_SEND_QUEUE_LIMIT` and is closed with 1008. 0 disables the
+     * `ERR_WSRS_SEND_QUEUE_LIMIT` and is closed with 1008. 0 disables the
      * limit. Defaults to 64 MiB.
      */
     maxBufferedAmount?: number | undefined;

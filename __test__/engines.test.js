@@ -1361,7 +1361,7 @@ describe('native engine only', () => {
 
     await within(peerClosed, 3000, 'the server socket to close');
     assert.deepStrictEqual(events, [
-      'error WSRS_ERR_SEND_QUEUE_LIMIT',
+      'error ERR_WSRS_SEND_QUEUE_LIMIT',
       'close'
     ]);
     assert.strictEqual(closeCode, 1008);

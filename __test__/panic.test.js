@@ -64,7 +64,7 @@ test(
     // compressing a message ends that connection; the server goes on.
     assert.strictEqual(out.receiveCloseCode, 1011);
     assert.strictEqual(out.sendCloseCode, 1006);
-    assert.ok(out.serverErrors.some((e) => e.startsWith('WSRS_ERR_INTERNAL ')), out.serverErrors);
+    assert.ok(out.serverErrors.some((e) => e.startsWith('ERR_WSRS_INTERNAL ')), out.serverErrors);
     assert.strictEqual(out.echoAfter, 'still serving');
     assert.strictEqual(out.clientsLeft, 0);
   }

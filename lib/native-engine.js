@@ -23,7 +23,8 @@ const EventEmitter = require('events');
 const native = require('./native');
 const Sender = require('./sender');
 const PerMessageDeflate = require('./permessage-deflate');
-const { EMPTY_BUFFER, kStatusCode } = require('./constants');
+const { EMPTY_BUFFER } = require('./constants');
+const { decodeError } = require('./protocol-error');
 const { drainIfOwed, kFlow } = require('./flow');
 const Listeners = require('./listeners');
 
@@ -40,7 +41,6 @@ const EV_CLOSED = 9;
 const EV_WRITTEN = 10;
 const EV_SERVER_CLOSED = 11;
 const OWNED = 0x100;
-const RANGE_ERROR = 0x200;
 const SLICE = 0x400;
 
 // Command records.
@@ -277,18 +277,9 @@ class NativeHub {
         socket._event(kind, payload, word0 >>> 16);
         break;
       }
-      case EV_ERROR: {
-        const text = data.toString('utf8', a, b);
-        const nul = text.indexOf('\0');
-
-        socket._error(
-          text.slice(0, nul),
-          text.slice(nul + 1),
-          word0 >>> 16,
-          (word0 & RANGE_ERROR) !== 0
-        );
+      case EV_ERROR:
+        socket._error(decodeError(data.toString('utf8', a, b)));
         break;
-      }
       case EV_WRITTEN:
         socket._written(a, b);
         break;
@@ -764,20 +755,16 @@ class NativeSocket extends EventEmitter {
   /**
    * The peer broke the protocol (or stopped reading with too much queued).
    *
+   * @param {Error} err The error (see lib/protocol-error.js)
    * @private
    */
-  _error(code, message, closeCode, isRange) {
+  _error(err) {
     const receiver = this._receiver;
 
     if (receiver === null) return;
 
-    const err = isRange ? new RangeError(message) : new Error(message);
-
-    err.code = code;
-    err[kStatusCode] = closeCode;
-
     // The engine closes such a connection itself, with 1008.
-    if (code === 'WSRS_ERR_SEND_QUEUE_LIMIT') this._websocket._closeCode = 1008;
+    if (err.code === 'ERR_WSRS_SEND_QUEUE_LIMIT') this._websocket._closeCode = 1008;
 
     receiver.errorEmitted = true;
     receiver.emit('error', err);

@@ -2,7 +2,7 @@
 
 const { NativeDeflate, NativeInflate } = require('./native');
 const Limiter = require('./limiter');
-const { kStatusCode } = require('./constants');
+const { decodeError } = require('./protocol-error');
 
 // zlib's defaults, which ws's options mirror.
 const DEFAULT_WINDOW_BITS = 15;
@@ -387,7 +387,7 @@ class PerMessageDeflate {
       return this._inflate.engine.decompress(data, fin, this._maxPayload);
     } catch (e) {
       this._inflate = null;
-      throw inflateError(e);
+      throw decodeError(e.message);
     }
   }
 
@@ -417,27 +417,3 @@ class PerMessageDeflate {
 }
 
 module.exports = PerMessageDeflate;
-
-/**
- * Turns a native inflate failure into ws's error.
- *
- * @param {Error} e The native error; its message is
- *     `WS_ERR_UNSUPPORTED_MESSAGE_LENGTH` or `<zlib code>:<text>`
- * @return {Error} The error ws would give
- * @private
- */
-function inflateError(e) {
-  if (e.message === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-    const err = new RangeError('Max payload size exceeded');
-    err.code = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-    err[kStatusCode] = 1009;
-    return err;
-  }
-
-  const colon = e.message.indexOf(':');
-  const err = new Error(colon === -1 ? e.message : e.message.slice(colon + 1));
-  err.code = colon === -1 ? 'Z_DATA_ERROR' : e.message.slice(0, colon);
-  err.errno = -3;
-  err[kStatusCode] = 1007;
-  return err;
-}

@@ -11,6 +11,7 @@ const {
 } = require('./constants');
 const { NativeParser } = require('./native');
 const PerMessageDeflate = require('./permessage-deflate');
+const { decodeError } = require('./protocol-error');
 
 // ws's receiver states, kept for code that reads `_state`. The Rust parser
 // never waits on zlib, so only GET_INFO and DEFER_EVENT are ever used.
@@ -442,17 +443,8 @@ class Receiver extends Writable {
    * @private
    */
   _error() {
-    const e = this._parser.takeError();
-    const Ctor = e.isRangeError ? RangeError : Error;
-    const err = this._failWith(
-      new Ctor(e.message),
-      e.code,
-      e.closeCode,
-      this._error
-    );
-
-    if (e.errno !== undefined && e.errno !== null) err.errno = e.errno;
-    return err;
+    this._errored = true;
+    return decodeError(this._parser.takeError(), this._error);
   }
 
   /**
@@ -465,36 +457,18 @@ class Receiver extends Writable {
    * @private
    */
   _internalError(cause) {
-    const message = `wsrs: internal error in the frame parser: ${cause.message}`;
-    const err = this._failWith(
-      new Error(message),
-      'WSRS_ERR_INTERNAL',
-      1011,
-      this._internalError
+    const err = new Error(
+      `wsrs: internal error in the frame parser: ${cause.message}`
     );
 
+    Error.captureStackTrace(err, this._internalError);
+    err.code = 'ERR_WSRS_INTERNAL';
+    err[kStatusCode] = 1011;
     err.cause = cause;
-    return err;
-  }
-
-  /**
-   * Marks the receiver as failed and completes the error it failed with.
-   *
-   * @param {Error} err The error
-   * @param {String} code Its `code`
-   * @param {Number} closeCode The close code the connection is failed with
-   * @param {Function} caller The method building the error; it and the
-   *     frames above it are left out of the stack trace
-   * @return {Error} `err`
-   * @private
-   */
-  _failWith(err, code, closeCode, caller) {
-    Error.captureStackTrace(err, caller);
-    err.code = code;
-    err[kStatusCode] = closeCode;
     this._errored = true;
     return err;
   }
+
 }
 
 module.exports = Receiver;

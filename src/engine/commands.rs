@@ -8,6 +8,7 @@ use crate::engine::ctx::{CommandBatch, Ctx};
 use crate::engine::pinned::Pinned;
 use crate::engine::wire::*;
 use crate::protocol::deflate::Deflater;
+use crate::protocol::error::ProtocolError;
 use crate::protocol::frame::{build_header, FrameSpec, OP_CLOSE};
 
 /// Applies a batch of commands, then wakes each connection it touched once,
@@ -185,13 +186,8 @@ fn doom(ctx: &Ctx, conn: &Conn, st: &mut State) {
     st.out.push_raw(header.as_bytes());
     st.out.push_raw(&1008u16.to_be_bytes());
     st.doomed = true;
-    ctx.emit(|b| {
-        b.push_bytes(
-            EV_ERROR | 1008 << 16,
-            conn.id,
-            b"WSRS_ERR_SEND_QUEUE_LIMIT\0Send queue limit exceeded",
-        )
-    });
+    let error = ProtocolError::SendQueueLimit.encoded();
+    ctx.emit(|b| b.push_bytes(EV_ERROR, conn.id, error.as_bytes()));
 }
 
 #[cfg(test)]
@@ -324,8 +320,11 @@ mod tests {
         assert!(conn.st.borrow().doomed);
         assert_eq!(queued(&conn), [0x88, 2, 0x03, 0xf0]);
         let inbox = lock(&ctx.shared.inbox);
-        assert_eq!(inbox.batch.recs[0], EV_ERROR | 1008 << 16);
-        assert!(inbox.batch.data.starts_with(b"WSRS_ERR_SEND_QUEUE_LIMIT\0"));
+        assert_eq!(inbox.batch.recs[0], EV_ERROR);
+        assert_eq!(
+            inbox.batch.data,
+            ProtocolError::SendQueueLimit.encoded().as_bytes()
+        );
         drop(inbox);
         // Nothing more is queued once doomed.
         apply_batch(&ctx, batch(&[(text_frame(true), 1, b"more")]));

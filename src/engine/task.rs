@@ -19,7 +19,6 @@ use crate::engine::inbox::Batch;
 use crate::engine::outq::MAX_IOV;
 use crate::engine::wire::*;
 use crate::protocol::deflate::Inflater;
-use crate::protocol::error::ErrorClass;
 use crate::protocol::handshake::{accept_key, is_valid_key};
 use crate::protocol::parser::{Event, Parser, Payload};
 
@@ -429,18 +428,7 @@ fn deliver(ctx: &Ctx, conn: &Conn, buf: &mut Vec<u8>, n: usize) {
             b.fill_chunk(slot, whole);
         }
         if let Err(e) = result {
-            let class = match e.class() {
-                ErrorClass::Range => RANGE_ERROR,
-                _ => 0,
-            };
-            let mut text = e.code().as_bytes().to_vec();
-            text.push(0);
-            text.extend_from_slice(e.message().as_bytes());
-            b.push_bytes(
-                EV_ERROR | class | u32::from(e.close_code()) << 16,
-                id,
-                &text,
-            );
+            b.push_bytes(EV_ERROR, id, e.encoded().as_bytes());
         }
     });
 }

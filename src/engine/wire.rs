@@ -23,9 +23,9 @@ pub const EV_PING: u32 = 4;
 pub const EV_PONG: u32 = 5;
 /// The peer's close frame; the code is in the upper half of word 0.
 pub const EV_CLOSE: u32 = 6;
-/// A protocol error: `a..b` holds `code NUL message`, the close code is in
-/// the upper half of word 0, and the `RANGE_ERROR` bit (bit 9, 0x200) marks
-/// a RangeError.
+/// An error: `a..b` holds it as `ProtocolError::encoded` writes it (code,
+/// close code, class, errno and message), the one form every error of the
+/// Rust side takes into JavaScript.
 pub const EV_ERROR: u32 = 7;
 /// The peer ended its side (FIN).
 pub const EV_END: u32 = 8;
@@ -42,8 +42,6 @@ pub const OWNED: u32 = 0x100;
 /// Bit of word 0 of a message: the payload is `a..b` of the owned buffer
 /// whose index is in the upper half of word 0 (a read buffer handed over).
 pub const SLICE: u32 = 0x400;
-/// Bit of word 0 of `EV_ERROR`: the error is a RangeError.
-pub const RANGE_ERROR: u32 = 0x200;
 
 /// Accept the handshake: write the payload (the 101 response), then speak
 /// WebSocket. Flags: `A_DEFLATE`, `A_SERVER_NCT`, `A_CLIENT_NCT`; extra:
@@ -145,7 +143,6 @@ mod tests {
             ("EV_WRITTEN", EV_WRITTEN),
             ("EV_SERVER_CLOSED", EV_SERVER_CLOSED),
             ("OWNED", OWNED),
-            ("RANGE_ERROR", RANGE_ERROR),
             ("SLICE", SLICE),
             ("CMD_ACCEPT", CMD_ACCEPT),
             ("CMD_RAW", CMD_RAW),
@@ -189,12 +186,11 @@ mod tests {
         for k in kinds {
             assert_eq!(k & !0xff, 0, "kind {k} fits in the low byte");
         }
-        for bit in [OWNED, RANGE_ERROR, SLICE] {
+        for bit in [OWNED, SLICE] {
             assert_eq!(bit.count_ones(), 1);
             assert!(bit > 0xff && bit < 1 << 16);
         }
-        assert_eq!(OWNED & RANGE_ERROR & SLICE, 0);
-        assert_eq!(RANGE_ERROR, 1 << 9);
+        assert_eq!(OWNED & SLICE, 0);
     }
 
     #[test]

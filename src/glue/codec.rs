@@ -11,6 +11,7 @@ use napi_derive::napi;
 
 use super::probe;
 use crate::protocol::deflate::{Deflater, InflateError, Inflater};
+use crate::protocol::error::ProtocolError;
 
 /// Compresses one direction's messages. The compressor sits behind a
 /// mutex so a large message can be compressed on the libuv thread pool;
@@ -104,16 +105,10 @@ pub struct NativeInflate {
     inner: Inflater,
 }
 
-/// How an inflation ended when it did not succeed.
+/// How an inflation ended when it did not succeed: the error's message is
+/// its encoded form (see `ProtocolError::encoded`).
 fn inflate_error(e: InflateError) -> Error {
-    match e {
-        InflateError::LimitExceeded => {
-            Error::new(Status::GenericFailure, "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH")
-        }
-        InflateError::Corrupt(f) => {
-            Error::new(Status::GenericFailure, format!("{}:{}", f.code, f.message))
-        }
-    }
+    Error::new(Status::GenericFailure, ProtocolError::from(e).encoded())
 }
 
 #[napi]

@@ -22,7 +22,7 @@ use napi_derive::napi;
 
 use super::probe;
 use crate::protocol::deflate::Inflater;
-use crate::protocol::error::{ErrorClass, ProtocolError};
+use crate::protocol::error::ProtocolError;
 use crate::protocol::parser::{Config, Event, Parser, Payload};
 use crate::record::word;
 
@@ -48,17 +48,6 @@ pub struct ParserOptions {
     pub inflate_window_bits: Option<u32>,
     /// Whether the peer resets its compressor after each message.
     pub inflate_no_context_takeover: Option<bool>,
-}
-
-/// A protocol error, as lib/receiver.js turns it into a JS error.
-#[napi(object)]
-pub struct ParserError {
-    pub code: String,
-    pub message: String,
-    pub close_code: u32,
-    pub is_range_error: bool,
-    /// zlib's errno for inflate failures.
-    pub errno: Option<i32>,
 }
 
 /// The parser for one connection's incoming bytes.
@@ -137,19 +126,11 @@ impl NativeParser {
         std::mem::take(&mut self.fragments)
     }
 
-    /// The error an ERROR record stands for.
+    /// The error an ERROR record stands for, encoded as every error crossing
+    /// into JavaScript is (see `ProtocolError::encoded`).
     #[napi(catch_unwind)]
-    pub fn take_error(&mut self) -> Option<ParserError> {
-        self.error.take().map(|e| ParserError {
-            code: e.code().to_string(),
-            message: e.message(),
-            close_code: u32::from(e.close_code()),
-            is_range_error: e.class() == ErrorClass::Range,
-            errno: match &e {
-                ProtocolError::Inflate(f) => Some(f.errno),
-                _ => None,
-            },
-        })
+    pub fn take_error(&mut self) -> Option<String> {
+        self.error.take().map(|e| e.encoded())
     }
 
     /// ws's `_totalPayloadLength`: payload bytes of the data message in

@@ -5,7 +5,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use crate::protocol::error::InflateFailure;
+use crate::protocol::error::{InflateFailure, ProtocolError};
 
 /// The four bytes a sync flush ends with, removed from each message.
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -22,6 +22,15 @@ pub enum InflateError {
     LimitExceeded,
     /// The input is not valid deflate data.
     Corrupt(InflateFailure),
+}
+
+impl From<InflateError> for ProtocolError {
+    fn from(e: InflateError) -> Self {
+        match e {
+            InflateError::LimitExceeded => ProtocolError::MaxPayloadExceeded,
+            InflateError::Corrupt(f) => ProtocolError::Inflate(f),
+        }
+    }
 }
 
 /// Compresses messages for one direction of a connection.

@@ -1,7 +1,10 @@
 //! Protocol violations and the ws outcome each one maps to.
 //!
 //! Every variant corresponds to exactly one of ws's `WS_ERR_*` codes (or to a
-//! zlib inflate failure), with ws's message text, error class and close code.
+//! zlib inflate failure, or to wsrs's own send queue limit), with ws's
+//! message text, error class and close code. Every error crosses into
+//! JavaScript in one form, [`ProtocolError::encoded`], which
+//! `lib/protocol-error.js` decodes, for both engines and for compression.
 
 use std::fmt;
 
@@ -46,6 +49,9 @@ pub enum ProtocolError {
     InvalidUtf8,
     /// The compressed payload could not be inflated.
     Inflate(InflateFailure),
+    /// (native engine) The peer does not read: more than
+    /// `maxBufferedAmount` bytes are queued for it.
+    SendQueueLimit,
 }
 
 /// Why inflation failed, named like the zlib error ws would surface.
@@ -78,6 +84,7 @@ impl ProtocolError {
             Self::InvalidCloseCode(_) => "WS_ERR_INVALID_CLOSE_CODE",
             Self::InvalidUtf8 => "WS_ERR_INVALID_UTF8",
             Self::Inflate(f) => f.code,
+            Self::SendQueueLimit => "ERR_WSRS_SEND_QUEUE_LIMIT",
         }
     }
 
@@ -85,7 +92,7 @@ impl ProtocolError {
     pub fn close_code(&self) -> u16 {
         match self {
             Self::UnsupportedDataPayloadLength | Self::MaxPayloadExceeded => 1009,
-            Self::TooManyBufferedChunks | Self::TooManyFragments => 1008,
+            Self::TooManyBufferedChunks | Self::TooManyFragments | Self::SendQueueLimit => 1008,
             Self::InvalidUtf8 | Self::Inflate(_) => 1007,
             _ => 1002,
         }
@@ -94,7 +101,7 @@ impl ProtocolError {
     /// The JavaScript error class ws throws.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::InvalidUtf8 | Self::Inflate(_) => ErrorClass::Plain,
+            Self::InvalidUtf8 | Self::Inflate(_) | Self::SendQueueLimit => ErrorClass::Plain,
             _ => ErrorClass::Range,
         }
     }
@@ -120,7 +127,33 @@ impl ProtocolError {
             Self::InvalidCloseCode(c) => format!("{P}invalid status code {c}"),
             Self::InvalidUtf8 => format!("{P}invalid UTF-8 sequence"),
             Self::Inflate(f) => f.message.clone(),
+            Self::SendQueueLimit => "Send queue limit exceeded".to_string(),
         }
+    }
+
+    /// zlib's errno, for inflate failures.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Self::Inflate(f) => Some(f.errno),
+            _ => None,
+        }
+    }
+
+    /// The error as it crosses into JavaScript: `code`, close code, class
+    /// (`R` for RangeError, `E` for Error), errno (empty when none) and
+    /// message, separated by NUL (which no part contains).
+    pub fn encoded(&self) -> String {
+        let class = match self.class() {
+            ErrorClass::Range => 'R',
+            ErrorClass::Plain => 'E',
+        };
+        let errno = self.errno().map(|n| n.to_string()).unwrap_or_default();
+        format!(
+            "{}\0{}\0{class}\0{errno}\0{}",
+            self.code(),
+            self.close_code(),
+            self.message()
+        )
     }
 }
 
@@ -152,6 +185,51 @@ mod tests {
             ProtocolError::InvalidCloseCode(1005),
             ProtocolError::InvalidUtf8,
         ]
+    }
+
+    #[test]
+    fn the_encoded_form_holds_every_part() {
+        let parts = |e: &ProtocolError| -> Vec<String> {
+            e.encoded().split('\0').map(String::from).collect()
+        };
+        assert_eq!(
+            parts(&ProtocolError::TooManyFragments),
+            [
+                "WS_ERR_TOO_MANY_BUFFERED_PARTS",
+                "1008",
+                "R",
+                "",
+                "Too many message fragments"
+            ]
+        );
+        let inflate = ProtocolError::Inflate(InflateFailure {
+            code: "Z_DATA_ERROR",
+            errno: -3,
+            message: "invalid stored block lengths".into(),
+        });
+        assert_eq!(
+            parts(&inflate),
+            [
+                "Z_DATA_ERROR",
+                "1007",
+                "E",
+                "-3",
+                "invalid stored block lengths"
+            ]
+        );
+        assert_eq!(
+            parts(&ProtocolError::SendQueueLimit),
+            [
+                "ERR_WSRS_SEND_QUEUE_LIMIT",
+                "1008",
+                "E",
+                "",
+                "Send queue limit exceeded"
+            ]
+        );
+        for e in all() {
+            assert_eq!(parts(&e).len(), 5, "{e:?}");
+        }
     }
 
     #[test]

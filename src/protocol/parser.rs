@@ -473,7 +473,7 @@ impl Parser {
                 self.msg.truncate(self.cfg.max_payload as usize);
             }
             self.validate_new_text()?;
-            return Err(map_inflate(e));
+            return Err(e.into());
         }
         self.validate_new_text()
     }
@@ -599,13 +599,6 @@ impl Parser {
 fn shrink_slack(v: &mut Vec<u8>) {
     if v.capacity() - v.len() > v.len() / 8 + 64 {
         v.shrink_to_fit();
-    }
-}
-
-fn map_inflate(e: InflateError) -> ProtocolError {
-    match e {
-        InflateError::LimitExceeded => ProtocolError::MaxPayloadExceeded,
-        InflateError::Corrupt(f) => ProtocolError::Inflate(f),
     }
 }
 
