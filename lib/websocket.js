@@ -8,22 +8,37 @@
 // socket/receiver/sender signals into the public `ws` events.
 //
 
-const EventEmitter = require('events');
+// Node built-ins.
+const { EventEmitter } = require('events');
+const { createHash, randomBytes } = require('crypto');
+const { URL } = require('url');
+const { unescape } = require('querystring');
+
+// Transports of the opening handshake: the request goes out over http(s),
+// on a socket from net (ws:, ws+unix:) or tls (wss:).
 const http = require('http');
 const https = require('https');
 const net = require('net');
 const tls = require('tls');
-const { createHash, randomBytes } = require('crypto');
-const { unescape } = require('querystring');
-const { URL } = require('url');
 
-const PerMessageDeflate = require('./permessage-deflate');
+// The protocol engine: the stand-ins used on a connection of the Rust engine,
+// and the JavaScript Receiver/Sender pair they replace there.
+const {
+  NativeReceiver,
+  NativeSender,
+  NativeSocket
+} = require('./native-engine');
 const Receiver = require('./receiver');
 const Sender = require('./sender');
-const extension = require('./extension');
-const { EventTarget } = require('./event-target');
-const { isBlob } = require('./validation');
-const { toBuffer } = require('./buffer-util');
+
+// Extension negotiation.
+const PerMessageDeflate = require('./permessage-deflate');
+const {
+  format: formatExtensions,
+  parse: parseExtensions
+} = require('./extension');
+
+// Our own additions to ws: send flow control, proxies and pub/sub topics.
 const {
   afterWrite,
   initFlow,
@@ -34,24 +49,17 @@ const {
   validateFlowOptions
 } = require('./flow');
 const { proxyConnection } = require('./proxy');
-const {
-  NativeReceiver,
-  NativeSender,
-  NativeSocket
-} = require('./native-engine');
 const topics = require('./topics');
-const {
-  BINARY_TYPES,
-  CLOSE_TIMEOUT,
-  EMPTY_BUFFER,
-  GUID,
-  kForOnEventAttribute,
-  kListener,
-  kStatusCode,
-  kWebSocket,
-  NOOP
-} = require('./constants');
+
+// Helpers shared with the other modules.
+const { EventTarget } = require('./event-target');
 const Listeners = require('./listeners');
+const { isBlob } = require('./validation');
+const { toBuffer } = require('./buffer-util');
+const constants = require('./constants');
+
+const { BINARY_TYPES, CLOSE_TIMEOUT, EMPTY_BUFFER, GUID, NOOP } = constants;
+const { kForOnEventAttribute, kListener, kStatusCode, kWebSocket } = constants;
 
 // The extensions of a server-side endpoint that negotiated none.
 const NO_EXTENSIONS = Object.freeze({});
@@ -102,6 +110,21 @@ const CLIENT_OVERRIDES = {
   timeout: undefined
 };
 
+// The headers that end every handshake request, after the per-request ones.
+const UPGRADE_HEADERS = Object.freeze({
+  Connection: 'Upgrade',
+  Upgrade: 'websocket'
+});
+
+// What a JavaScript Receiver takes over from the options of setSocket().
+const RECEIVER_SETTINGS = [
+  'allowSynchronousEvents',
+  'maxBufferedChunks',
+  'maxFragments',
+  'maxPayload',
+  'skipUTF8Validation'
+];
+
 const HANDSHAKE_CLOSED_EARLY =
   'WebSocket was closed before the connection was established';
 
@@ -125,39 +148,36 @@ class WebSocket extends EventEmitter {
     super();
 
     this._events = new Listeners();
-    this._autoPong = true;
+    this._isServer = address === null;
+    this._readyState = CONNECTING;
+    this._errorEmitted = false;
+
+    // The connection, once setSocket() attaches one, and what flows over it.
+    this._socket = this._receiver = this._sender = null;
+    this._paused = false;
     this._binaryType = BINARY_TYPES[0];
     this._bufferedAmount = 0;
-    this._closeCode = 1006;
-    this._closeFrameReceived = false;
-    this._closeFrameSent = false;
-    this._closeMessage = EMPTY_BUFFER;
-    this._closeTimeout = CLOSE_TIMEOUT;
-    this._closeTimer = null;
-    this._errorEmitted = false;
-    this._extensions = {};
-    this._maxPendingAutoPongs = 60;
-    this._paused = false;
     this._pendingAutoPongs = 0;
-    this._protocol = '';
-    this._readyState = CONNECTING;
-    this._receiver = null;
-    this._sender = null;
-    this._socket = null;
 
-    if (address === null) {
-      // Server side: the WebSocketServer hands over its own options, and
-      // replaces the (shared, empty) extensions if it negotiates any.
-      this._extensions = NO_EXTENSIONS;
-      this._isServer = true;
-      this._autoPong = options.autoPong;
-      this._closeTimeout = options.closeTimeout;
-      this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
-      initFlow(this, options);
+    // What the opening handshake negotiated. A server-side endpoint starts
+    // out with the shared empty set, which the WebSocketServer replaces if
+    // it negotiates any extension.
+    this._extensions = this._isServer ? NO_EXTENSIONS : {};
+    this._protocol = '';
+
+    // The closing handshake. The code stays 1006 (abnormal closure) unless a
+    // close frame brings one.
+    this._closeFrameReceived = this._closeFrameSent = false;
+    this._closeCode = 1006;
+    this._closeMessage = EMPTY_BUFFER;
+    this._closeTimer = null;
+
+    if (this._isServer) {
+      // The WebSocketServer hands over its own, already checked, options.
+      adoptOptions(this, options);
       return;
     }
 
-    this._isServer = false;
     this._redirects = 0;
 
     let offered = protocols;
@@ -185,12 +205,12 @@ class WebSocket extends EventEmitter {
   }
 
   set binaryType(type) {
-    if (!BINARY_TYPES.includes(type)) return;
+    if (BINARY_TYPES.includes(type)) {
+      this._binaryType = type;
 
-    this._binaryType = type;
-
-    // A live receiver picks the change up for the next message.
-    if (this._receiver !== null) this._receiver._binaryType = type;
+      // A live receiver picks the change up for the next message.
+      if (this._receiver !== null) this._receiver._binaryType = type;
+    }
   }
 
   /**
@@ -211,42 +231,6 @@ class WebSocket extends EventEmitter {
    */
   get extensions() {
     return Object.keys(this._extensions).join(',');
-  }
-
-  /**
-   * Whether reading from the socket has been paused with `pause()`.
-   *
-   * @type {Boolean}
-   */
-  get isPaused() {
-    return this._paused;
-  }
-
-  /**
-   * The subprotocol selected by the server, or an empty string.
-   *
-   * @type {String}
-   */
-  get protocol() {
-    return this._protocol;
-  }
-
-  /**
-   * The connection state: one of the `CONNECTING`..`CLOSED` constants.
-   *
-   * @type {Number}
-   */
-  get readyState() {
-    return this._readyState;
-  }
-
-  /**
-   * The resolved URL of a client endpoint.
-   *
-   * @type {String}
-   */
-  get url() {
-    return this._url;
   }
 
   /**
@@ -272,27 +256,17 @@ class WebSocket extends EventEmitter {
     const isNative = socket instanceof NativeSocket;
     const receiver = isNative
       ? new NativeReceiver(this._binaryType)
-      : new Receiver({
-          allowSynchronousEvents: options.allowSynchronousEvents,
-          binaryType: this._binaryType,
-          extensions: this._extensions,
-          isServer: this._isServer,
-          maxBufferedChunks: options.maxBufferedChunks,
-          maxFragments: options.maxFragments,
-          maxPayload: options.maxPayload,
-          skipUTF8Validation: options.skipUTF8Validation
-        });
+      : new Receiver(receiverSettings(this, options));
     const sender = isNative
       ? new NativeSender(socket, this._extensions)
       : new Sender(socket, this._extensions, options.generateMask);
 
+    this._socket = socket;
     this._receiver = receiver;
     this._sender = sender;
-    this._socket = socket;
 
-    receiver[kWebSocket] = this;
-    sender[kWebSocket] = this;
-    socket[kWebSocket] = this;
+    // Their event handlers find their way back here through `kWebSocket`.
+    for (const part of [socket, receiver, sender]) part[kWebSocket] = this;
 
     for (const [event, handler] of RECEIVER_HANDLERS) {
       receiver.on(event, handler);
@@ -553,6 +527,34 @@ class WebSocket extends EventEmitter {
 }
 
 //
+// Read-only attributes that only mirror a private field:
+//
+//   isPaused    {Boolean}  whether reading was paused with `pause()`
+//   protocol    {String}   the subprotocol selected by the server, or ''
+//   readyState  {Number}   one of the `CONNECTING`..`CLOSED` constants
+//   url         {String}   the resolved URL of a client endpoint
+//
+// Like the accessors of the class body they are configurable; unlike them,
+// enumerable from the start.
+//
+const MIRRORED_ATTRIBUTES = {
+  isPaused: '_paused',
+  protocol: '_protocol',
+  readyState: '_readyState',
+  url: '_url'
+};
+
+for (const [name, field] of Object.entries(MIRRORED_ATTRIBUTES)) {
+  Object.defineProperty(WebSocket.prototype, name, {
+    configurable: true,
+    enumerable: true,
+    get() {
+      return this[field];
+    }
+  });
+}
+
+//
 // Ready-state constants, readable both from the class and from instances.
 //
 STATE_NAMES.forEach((name, value) => {
@@ -566,15 +568,7 @@ STATE_NAMES.forEach((name, value) => {
 // Accessors declared in the class body are not enumerable by default; the
 // WHATWG-style attributes should be.
 //
-for (const name of [
-  'binaryType',
-  'bufferedAmount',
-  'extensions',
-  'isPaused',
-  'protocol',
-  'readyState',
-  'url'
-]) {
+for (const name of ['binaryType', 'bufferedAmount', 'extensions']) {
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
 }
 
@@ -607,6 +601,41 @@ WebSocket.prototype.addEventListener = EventTarget.addEventListener;
 WebSocket.prototype.removeEventListener = EventTarget.removeEventListener;
 
 module.exports = WebSocket;
+
+/**
+ * Take over the per-connection settings of the (server or merged client)
+ * options: the keepalive replies and the closing timeout, then the send flow
+ * control.
+ *
+ * @param {WebSocket} ws The endpoint
+ * @param {Object} options The options
+ * @private
+ */
+function adoptOptions(ws, options) {
+  ws._autoPong = options.autoPong;
+  ws._closeTimeout = options.closeTimeout;
+  ws._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
+  initFlow(ws, options);
+}
+
+/**
+ * The constructor options of a JavaScript Receiver for `ws`.
+ *
+ * @param {WebSocket} ws The endpoint
+ * @param {Object} options The options given to `setSocket()`
+ * @return {Object}
+ * @private
+ */
+function receiverSettings(ws, options) {
+  const settings = {
+    binaryType: ws._binaryType,
+    extensions: ws._extensions,
+    isServer: ws._isServer
+  };
+
+  for (const key of RECEIVER_SETTINGS) settings[key] = options[key];
+  return settings;
+}
 
 /**
  * Find the listener installed through an `on<type>` attribute.
@@ -880,12 +909,8 @@ function listOf(protocols) {
 function openClient(ws, address, protocols, options) {
   const opts = Object.assign({}, CLIENT_DEFAULTS, options, CLIENT_OVERRIDES);
 
-  ws._autoPong = opts.autoPong;
-  ws._closeTimeout = opts.closeTimeout;
-  ws._maxPendingAutoPongs = opts.maxPendingAutoPongs | 0;
-
   validateFlowOptions(opts);
-  initFlow(ws, opts);
+  adoptOptions(ws, opts);
 
   if (!SUPPORTED_VERSIONS.includes(opts.protocolVersion)) {
     throw new RangeError(
@@ -943,12 +968,14 @@ function openClient(ws, address, protocols, options) {
     url.hostname[0] === '[' ? url.hostname.slice(1, -1) : url.hostname;
   opts.path = url.pathname + url.search;
   opts.timeout = opts.handshakeTimeout;
-  opts.headers = Object.assign({}, opts.headers, {
+
+  // The user's headers first; ours replace any of the same name.
+  const perRequest = {
     'Sec-WebSocket-Version': opts.protocolVersion,
-    'Sec-WebSocket-Key': key,
-    Connection: 'Upgrade',
-    Upgrade: 'websocket'
-  });
+    'Sec-WebSocket-Key': key
+  };
+
+  opts.headers = Object.assign({}, opts.headers, perRequest, UPGRADE_HEADERS);
 
   if (opts.perMessageDeflate) {
     deflate = new PerMessageDeflate(
@@ -957,7 +984,7 @@ function openClient(ws, address, protocols, options) {
         maxPayload: opts.maxPayload
       })
     );
-    opts.headers['Sec-WebSocket-Extensions'] = extension.format({
+    opts.headers['Sec-WebSocket-Extensions'] = formatExtensions({
       [PerMessageDeflate.extensionName]: deflate.offer()
     });
   }
@@ -1140,14 +1167,8 @@ function openClient(ws, address, protocols, options) {
       return;
     }
 
-    ws.setSocket(socket, head, {
-      allowSynchronousEvents: opts.allowSynchronousEvents,
-      generateMask: opts.generateMask,
-      maxBufferedChunks: opts.maxBufferedChunks,
-      maxFragments: opts.maxFragments,
-      maxPayload: opts.maxPayload,
-      skipUTF8Validation: opts.skipUTF8Validation
-    });
+    // The merged options carry every setting setSocket() looks for.
+    ws.setSocket(socket, head, opts);
   });
 
   if (typeof opts.finishRequest === 'function') opts.finishRequest(req, ws);
@@ -1208,7 +1229,7 @@ function checkUpgradeResponse(ws, res, key, offered, deflate) {
   let accepted;
 
   try {
-    accepted = extension.parse(extensionHeader);
+    accepted = parseExtensions(extensionHeader);
   } catch {
     return 'Invalid Sec-WebSocket-Extensions header';
   }
