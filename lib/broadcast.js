@@ -25,9 +25,7 @@ const { isBlob } = require('./validation');
 const { toBuffer } = require('./buffer-util');
 const { afterWrite, drainCallback, touch } = require('./flow');
 const { EMPTY_BUFFER } = require('./constants');
-
-// `WebSocket#readyState` while open.
-const OPEN = 1;
+const { OPEN } = require('./ready-states');
 
 // Payloads up to this size are copied behind their header, so that each
 // socket gets one write instead of two.

@@ -11,10 +11,7 @@ const EventEmitter = require('events');
 const { URL } = require('url');
 
 // Ready states, numbered like WebSocket's (as faye-websocket does).
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const { CONNECTING, OPEN, CLOSING, CLOSED } = require('./ready-states');
 
 /** Seconds the client should wait before reconnecting, by default. */
 const DEFAULT_RETRY = 5;

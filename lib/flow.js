@@ -12,6 +12,7 @@
 //
 
 const { NOOP } = require('./constants');
+const { OPEN } = require('./ready-states');
 
 const kFlow = Symbol('wsrs-flow');
 
@@ -28,9 +29,6 @@ const SHARED_FLOW = Object.freeze({
   heartbeat: null,
   idle: null
 });
-
-// `WebSocket#readyState` values used here.
-const OPEN = 1;
 
 // Frame header plus what deflate may add to incompressible data: the margin
 // by which a frame can exceed the size of its payload.

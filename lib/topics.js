@@ -7,11 +7,10 @@
 // topic names; both under symbols so that neither object shows new keys.
 //
 
+const { OPEN } = require('./ready-states');
+
 const kServer = Symbol('wsrs-server');
 const kTopics = Symbol('wsrs-topics');
-
-// `WebSocket#readyState` while open.
-const OPEN = 1;
 
 /**
  * Records which server accepted a socket.

@@ -59,6 +59,7 @@ const { toBuffer } = require('./buffer-util');
 const constants = require('./constants');
 
 const { BINARY_TYPES, CLOSE_TIMEOUT, EMPTY_BUFFER, GUID, NOOP } = constants;
+const { CONNECTING, OPEN, CLOSING, CLOSED } = require('./ready-states');
 const { kForOnEventAttribute, kListener, kStatusCode, kWebSocket } = constants;
 
 // The extensions of a server-side endpoint that negotiated none.
@@ -66,10 +67,6 @@ const NO_EXTENSIONS = Object.freeze({});
 
 // Names of the ready states, indexed by their numeric value.
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
 
 // `Sec-WebSocket-Version` values this client is able to speak.
 const SUPPORTED_VERSIONS = [8, 13];
