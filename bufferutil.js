@@ -5,7 +5,7 @@
 // mask that would go out of bounds), so they are exported as they are: a
 // JS wrapper would add a call to every mask and unmask.
 
-const { mask, unmask } = require('./lib/native');
+const { mask, unmask } = require('./lib/native/addon');
 
 /**
  * @typedef {Function} MaskFunction

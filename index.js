@@ -4,7 +4,7 @@ const WebSocket = require('./lib/websocket');
 
 WebSocket.Backplane = require('./lib/backplane/backplane').Backplane;
 WebSocket.createWebSocketStream = require('./lib/stream');
-WebSocket.EventSource = require('./lib/eventsource');
+WebSocket.EventSource = require('./lib/eventsource/eventsource');
 WebSocket.extension = require('./lib/extension');
 WebSocket.PerMessageDeflate = require('./lib/permessage-deflate');
 WebSocket.Receiver = require('./lib/receiver');

@@ -5,4 +5,4 @@
 // module export is the function itself. It throws a TypeError for a value
 // that is not a Buffer or TypedArray.
 
-module.exports = require('./lib/native').isValidUTF8;
+module.exports = require('./lib/native/addon').isValidUTF8;

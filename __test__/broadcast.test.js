@@ -10,7 +10,7 @@ const { describe, test } = require('node:test');
 
 const WebSocket = require('../lib/websocket');
 const WebSocketServer = require('../lib/websocket-server');
-const { NativeDeflate } = require('../lib/native');
+const { NativeDeflate } = require('../lib/native/addon');
 
 const HOST = '127.0.0.1';
 

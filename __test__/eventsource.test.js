@@ -11,7 +11,7 @@ const { once } = require('node:events');
 const { describe, test } = require('node:test');
 
 const WebSocket = require('..');
-const EventSource = require('../lib/eventsource');
+const EventSource = require('../lib/eventsource/eventsource');
 
 const HOST = '127.0.0.1';
 

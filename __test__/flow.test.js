@@ -11,7 +11,7 @@ const { describe, test } = require('node:test');
 
 const WebSocket = require('../lib/websocket');
 const WebSocketServer = require('../lib/websocket-server');
-const { kFlow } = require('../lib/flow');
+const { kFlow } = require('../lib/flow/flow');
 
 const HOST = '127.0.0.1';
 

@@ -1,6 +1,6 @@
 'use strict';
 
-// Tests for lib/native.js, the one place the addon is loaded: the normal
+// Tests for lib/native/addon.js, the one place the addon is loaded: the normal
 // load, and the error it throws on a machine with no binary. The second is
 // tested in child processes whose `process.platform` / `process.arch` are
 // redefined by a `--require` preload before anything is loaded.
@@ -19,7 +19,7 @@ const {
   nativeBindingError,
   packageNameFor,
   platformArchAbi
-} = require('../lib/native-error');
+} = require('../lib/native/missing-binary');
 
 const ROOT = path.join(__dirname, '..');
 
@@ -121,8 +121,8 @@ after(() => {
 });
 
 describe('the normal load', () => {
-  test('lib/native exports the addon', () => {
-    const native = require('../lib/native');
+  test('lib/native/addon exports the addon', () => {
+    const native = require('../lib/native/addon');
 
     for (const name of ['mask', 'unmask', 'isValidUTF8']) {
       assert.strictEqual(typeof native[name], 'function', name);
@@ -133,7 +133,7 @@ describe('the normal load', () => {
     assert.strictEqual(native, require('../binding'));
   });
 
-  test('the drop-ins load through lib/native', () => {
+  test('the drop-ins load through lib/native/addon', () => {
     const { mask, unmask } = require('../bufferutil');
     const isValidUTF8 = require('../utf-8-validate');
 
@@ -157,7 +157,7 @@ describe('the normal load', () => {
 
 describe('a machine without a binary', () => {
   test('an unknown architecture on Linux', () => {
-    const result = probe(path.join(ROOT, 'lib', 'native.js'), {
+    const result = probe(path.join(ROOT, 'lib', 'native', 'addon.js'), {
       platform: 'linux',
       arch: 'mips'
     });
@@ -246,13 +246,13 @@ describe('a machine without a binary', () => {
     });
     const platformDir = path.join(copy, 'node_modules', OTHER_PACKAGE);
 
-    fs.mkdirSync(path.join(copy, 'lib'), { recursive: true });
+    fs.mkdirSync(path.join(copy, 'lib', 'native'), { recursive: true });
     fs.mkdirSync(platformDir, { recursive: true });
     for (const file of [
       'package.json',
       'binding.js',
-      path.join('lib', 'native.js'),
-      path.join('lib', 'native-error.js')
+      path.join('lib', 'native', 'addon.js'),
+      path.join('lib', 'native', 'missing-binary.js')
     ]) {
       fs.copyFileSync(path.join(ROOT, file), path.join(copy, file));
     }
@@ -269,7 +269,7 @@ describe('a machine without a binary', () => {
       'not a shared library'
     );
 
-    const result = probe(path.join(copy, 'lib', 'native.js'), {
+    const result = probe(path.join(copy, 'lib', 'native', 'addon.js'), {
       platform: 'linux',
       arch: OTHER_ARCH
     });
@@ -297,7 +297,7 @@ describe('a machine without a binary', () => {
   });
 });
 
-describe('native-error', () => {
+describe('missing-binary', () => {
   test('platformArchAbi follows the napi-rs package names', () => {
     const cases = [
       [{ platform: 'linux', arch: 'x64', libc: 'glibc' }, 'linux-x64-gnu'],

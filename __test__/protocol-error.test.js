@@ -7,7 +7,7 @@ const { test } = require('node:test');
 
 const { decodeError } = require('../lib/protocol-error');
 const { kStatusCode } = require('../lib/constants');
-const { NativeInflate } = require('../lib/native');
+const { NativeInflate } = require('../lib/native/addon');
 
 test('a RangeError with its code and close code', () => {
   const err = decodeError('WS_ERR_TOO_MANY_BUFFERED_PARTS\u00001008\u0000R\u0000\u0000Too many message fragments');

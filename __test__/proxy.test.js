@@ -17,7 +17,7 @@ const { after, before, describe, test } = require('node:test');
 
 const WebSocket = require('../lib/websocket');
 const WebSocketServer = require('../lib/websocket-server');
-const { matchesNoProxy } = require('../lib/proxy');
+const { matchesNoProxy } = require('../lib/proxy/proxy');
 
 const HOST = '127.0.0.1';
 

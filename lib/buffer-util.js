@@ -4,7 +4,7 @@ const {
   types: { isAnyArrayBuffer }
 } = require('util');
 
-const native = require('./native');
+const native = require('./native/addon');
 const { EMPTY_BUFFER } = require('./constants');
 
 // The native addon is part of wsrs itself rather than an optional peer

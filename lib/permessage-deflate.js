@@ -1,6 +1,6 @@
 'use strict';
 
-const { NativeDeflate, NativeInflate } = require('./native');
+const { NativeDeflate, NativeInflate } = require('./native/addon');
 const Limiter = require('./limiter');
 const { decodeError } = require('./protocol-error');
 

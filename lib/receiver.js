@@ -9,7 +9,7 @@ const {
   kStatusCode,
   kWebSocket
 } = require('./constants');
-const { NativeParser } = require('./native');
+const { NativeParser } = require('./native/addon');
 const PerMessageDeflate = require('./permessage-deflate');
 const { decodeError } = require('./protocol-error');
 

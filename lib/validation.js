@@ -1,6 +1,6 @@
 'use strict';
 
-const native = require('./native');
+const native = require('./native/addon');
 const { hasBlob } = require('./constants');
 
 /**

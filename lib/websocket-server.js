@@ -4,14 +4,14 @@ const { createHash } = require('crypto');
 const EventEmitter = require('events');
 const http = require('http');
 
-const { PreparedMessage, deliver, exclusion } = require('./broadcast');
+const { PreparedMessage, deliver, exclusion } = require('./broadcast/broadcast');
 const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
 const extension = require('./extension');
-const { validateFlowOptions } = require('./flow');
-const { NativeHub, NativeSocket } = require('./native-engine');
+const { validateFlowOptions } = require('./flow/flow');
+const { NativeHub, NativeSocket } = require('./native/engine');
 const PerMessageDeflate = require('./permessage-deflate');
 const subprotocol = require('./subprotocol');
-const { attachToServer, membersOf, serverOf } = require('./topics');
+const { attachToServer, membersOf, serverOf } = require('./broadcast/topics');
 const WebSocket = require('./websocket');
 
 // Lifecycle of a server, stored in `_state` (the numbers are observable).
@@ -146,7 +146,7 @@ class WebSocketServer extends EventEmitter {
     this._native = null;
 
     if (settings.engine === 'native') {
-      // Rust owns the port (see lib/native-engine.js); no HTTP server.
+      // Rust owns the port (see lib/native/engine.js); no HTTP server.
       try {
         this._native = new NativeHub(this, settings);
         process.nextTick(() => this.emit('listening'));

@@ -27,7 +27,7 @@ const {
   NativeReceiver,
   NativeSender,
   NativeSocket
-} = require('./native-engine');
+} = require('./native/engine');
 const Receiver = require('./receiver');
 const Sender = require('./sender');
 
@@ -47,9 +47,9 @@ const {
   stopFlow,
   touch,
   validateFlowOptions
-} = require('./flow');
-const { proxyConnection } = require('./proxy');
-const topics = require('./topics');
+} = require('./flow/flow');
+const { proxyConnection } = require('./proxy/proxy');
+const topics = require('./broadcast/topics');
 
 // Helpers shared with the other modules.
 const { EventTarget } = require('./event-target');
@@ -248,7 +248,7 @@ class WebSocket extends EventEmitter {
    */
   setSocket(socket, head, options) {
     // A connection of the native engine: Rust parses and frames, and the
-    // stand-ins of lib/native-engine.js take the Receiver's and Sender's
+    // stand-ins of lib/native/engine.js take the Receiver's and Sender's
     // places.
     const isNative = socket instanceof NativeSocket;
     const receiver = isNative

@@ -27,7 +27,7 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const pkg = require('../package.json');
-const { currentTarget, platformArchAbi } = require('../lib/native-error');
+const { currentTarget, platformArchAbi } = require('../lib/native/missing-binary');
 
 /** The whole run's time limit, in milliseconds. */
 const TOTAL_LIMIT = 5 * 60 * 1000;
@@ -306,7 +306,7 @@ function checkRootFiles(files) {
   }
 
   // Everything package.json points at must be packed.
-  const wanted = new Set(['package.json', 'binding.js', 'lib/native.js', 'lib/native-error.js']);
+  const wanted = new Set(['package.json', 'binding.js', 'lib/native/addon.js', 'lib/native/missing-binary.js']);
   if (pkg.main) wanted.add(path.posix.normalize(pkg.main));
   if (pkg.types) wanted.add(path.posix.normalize(pkg.types));
   const walk = (value) => {

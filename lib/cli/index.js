@@ -10,7 +10,7 @@ const { UsageError, helpText, parseArgs } = require('./args');
 const { runConnect } = require('./connect');
 const { runListen } = require('./listen');
 const { Printer } = require('./output');
-const { authority, parseProxy } = require('../proxy');
+const { authority, parseProxy } = require('../proxy/proxy');
 
 // Options that only make sense when connecting.
 const CONNECT_ONLY = [

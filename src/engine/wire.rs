@@ -1,5 +1,5 @@
 //! The records exchanged with JavaScript: four `u32` words each. The
-//! numbers are mirrored in `lib/native-engine.js`.
+//! numbers are mirrored in `lib/native/engine.js`.
 //!
 //! Events (engine to JS): `[kind | extra << 16, id, a, b]`, where `a..b` is
 //! a range of the batch's byte buffer unless the `OWNED` bit is set, in
@@ -112,9 +112,9 @@ impl CommandWord {
 mod tests {
     use super::*;
 
-    /// The numbers as lib/native-engine.js defines them (`const NAME = n;`).
+    /// The numbers as lib/native/engine.js defines them (`const NAME = n;`).
     fn js_constants() -> Vec<(String, u32)> {
-        let js = include_str!("../../lib/native-engine.js");
+        let js = include_str!("../../lib/native/engine.js");
         js.lines()
             .filter_map(|line| {
                 let rest = line.strip_prefix("const ")?;
@@ -164,7 +164,7 @@ mod tests {
         let theirs = js_constants();
         for (name, value) in ours {
             let found = theirs.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            assert_eq!(found, Some(value), "{name} in lib/native-engine.js");
+            assert_eq!(found, Some(value), "{name} in lib/native/engine.js");
         }
     }
 

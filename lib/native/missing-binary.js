@@ -9,7 +9,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const pkg = require('../package.json');
+const pkg = require('../../package.json');
 
 const REPORT_URL = 'https://github.com/npm/cli/issues/4828';
 
@@ -195,7 +195,7 @@ function firstLine(err) {
 }
 
 /**
- * Builds the one error to throw when `require('../binding')` failed.
+ * Builds the one error to throw when `require('../../binding')` failed.
  *
  * @param {*} cause What the generated loader threw
  * @param {Target} [target] The machine, the current one by default

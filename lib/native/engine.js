@@ -20,13 +20,13 @@
 
 const EventEmitter = require('events');
 
-const native = require('./native');
-const Sender = require('./sender');
-const PerMessageDeflate = require('./permessage-deflate');
-const { EMPTY_BUFFER } = require('./constants');
-const { decodeError } = require('./protocol-error');
-const { drainIfOwed, kFlow } = require('./flow');
-const Listeners = require('./listeners');
+const native = require('./addon');
+const Sender = require('../sender');
+const PerMessageDeflate = require('../permessage-deflate');
+const { EMPTY_BUFFER } = require('../constants');
+const { decodeError } = require('../protocol-error');
+const { drainIfOwed, kFlow } = require('../flow/flow');
+const Listeners = require('../listeners');
 
 // Event records (src/engine/wire.rs).
 const EV_HANDSHAKE = 1;

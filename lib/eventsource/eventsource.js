@@ -11,7 +11,7 @@ const EventEmitter = require('events');
 const { URL } = require('url');
 
 // Ready states, numbered like WebSocket's (as faye-websocket does).
-const { CONNECTING, OPEN, CLOSING, CLOSED } = require('./ready-states');
+const { CONNECTING, OPEN, CLOSING, CLOSED } = require('../ready-states');
 
 /** Seconds the client should wait before reconnecting, by default. */
 const DEFAULT_RETRY = 5;

@@ -7,7 +7,7 @@
 // topic names; both under symbols so that neither object shows new keys.
 //
 
-const { OPEN } = require('./ready-states');
+const { OPEN } = require('../ready-states');
 
 const kServer = Symbol('wsrs-server');
 const kTopics = Symbol('wsrs-topics');

@@ -11,8 +11,8 @@
 // inspects a ws instance's own keys sees nothing new.
 //
 
-const { NOOP } = require('./constants');
-const { OPEN } = require('./ready-states');
+const { NOOP } = require('../constants');
+const { OPEN } = require('../ready-states');
 
 const kFlow = Symbol('wsrs-flow');
 

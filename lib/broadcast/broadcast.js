@@ -18,14 +18,14 @@
 // would (RFC 7692, section 7.2.3 on context takeover).
 //
 
-const PerMessageDeflate = require('./permessage-deflate');
-const Sender = require('./sender');
-const { NativeDeflate } = require('./native');
-const { isBlob } = require('./validation');
-const { toBuffer } = require('./buffer-util');
-const { afterWrite, drainCallback, touch } = require('./flow');
-const { EMPTY_BUFFER } = require('./constants');
-const { OPEN } = require('./ready-states');
+const PerMessageDeflate = require('../permessage-deflate');
+const Sender = require('../sender');
+const { NativeDeflate } = require('../native/addon');
+const { isBlob } = require('../validation');
+const { toBuffer } = require('../buffer-util');
+const { afterWrite, drainCallback, touch } = require('../flow/flow');
+const { EMPTY_BUFFER } = require('../constants');
+const { OPEN } = require('../ready-states');
 
 // Payloads up to this size are copied behind their header, so that each
 // socket gets one write instead of two.
