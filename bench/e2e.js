@@ -13,7 +13,11 @@
  * to the last CPU and the load generator (or client) to the others.
  *
  * Usage: node bench/e2e.js [--quick] [--json <file>] [--only <scenarios>]
- *   [--servers <list>] [--reps N] [--duration SECS]
+ *   [--servers <list>] [--reps N] [--duration SECS] [--base <checkout>]
+ *
+ * `--base <checkout>` adds the servers `wsrs@base` and `wsrs-native@base`:
+ * wsrs from another checkout (built), e.g. the commit before a change, so
+ * that a change is measured against its predecessor in one run.
  *
  * Scenarios (ids or names, comma-separated for --only):
  *   a echo-64      64 B binary echo, 32 connections x 16 in flight
@@ -239,6 +243,8 @@ function parseArgs(argv) {
       opts.json = take();
     } else if (arg === '--only') {
       opts.only = take().split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (arg === '--base') {
+      opts.base = path.resolve(take());
     } else if (arg === '--servers') {
       opts.servers = take().split(',').map((s) => s.trim()).filter(Boolean);
     } else if (arg === '--reps') {
@@ -255,6 +261,15 @@ function parseArgs(argv) {
       usage(null);
     } else {
       usage(`unknown argument: ${argv[i]}`);
+    }
+  }
+  if (opts.base) {
+    for (const name of ['wsrs', 'wsrs-native']) {
+      SERVERS[`${name}@base`] = {
+        ...SERVERS[name],
+        dir: path.join(opts.base, 'bench', 'servers'),
+        label: `${SERVERS[name].label}, from ${opts.base}`
+      };
     }
   }
   if (opts.only) {
@@ -491,7 +506,7 @@ function startServer(name, options) {
   const def = SERVERS[name];
   const args = [
     '--expose-gc',
-    path.join(__dirname, 'servers', def.script),
+    path.join(def.dir || path.join(__dirname, 'servers'), def.script),
     '--mode',
     options.mode,
     '--max-seconds',
