@@ -453,6 +453,28 @@ for (const engine of ENGINES) {
         assert.strictEqual(isBinary3, true);
       });
 
+      check('Blobs, compressed or not, keep their place among other messages', async (res) => {
+        const { client, peer } = await pair(res, engine, { perMessageDeflate: { threshold: 0 } });
+        const got = messages(client, 5);
+
+        peer.send(new Blob(['blob one '.repeat(300)]));
+        peer.send('text after');
+        peer.send(new Blob([Buffer.from([1, 2, 3])]), { compress: false });
+        peer.send(new Blob(['blob three']));
+        peer.send('last');
+
+        const texts = (await got).map(([data]) => String(data));
+
+        assert.match(client.extensions, /permessage-deflate/);
+        assert.deepStrictEqual(texts, [
+          'blob one '.repeat(300),
+          'text after',
+          '\u0001\u0002\u0003',
+          'blob three',
+          'last'
+        ]);
+      });
+
       check('echoes messages of every size intact, several per read and across reads', async (res) => {
         const { client, peer } = await pair(res, engine);
 

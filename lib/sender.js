@@ -531,7 +531,7 @@ function route(sender, payload, compress, options, cb, control) {
 /**
  * The second half of `getBlobData()`: the Blob's bytes are in. Unless the
  * socket went away meanwhile, they are sent, or handed to `dispatch()` to
- * be compressed (the compressor's wait then replaces this one).
+ * be compressed.
  *
  * @param {Sender} sender The Sender
  * @param {ArrayBuffer} bytes The Blob's contents
@@ -552,8 +552,14 @@ function blobArrived(sender, bytes, compress, options, cb) {
 
   const data = toBuffer(bytes);
 
+  // The wait for the Blob is over. A compression started by `dispatch()`
+  // begins a wait of its own (the JavaScript Sender's); a dispatch that
+  // hands the frame on at once (the native engine's) leaves the Sender
+  // idle, and the queue runs on.
+  sender._state = IDLE;
   if (compress) sender.dispatch(data, compress, options, cb);
-  else resume(sender, data, options, cb);
+  else sender.sendFrame(Sender.frame(data, options), cb);
+  sender.dequeue();
 }
 
 /**
