@@ -222,7 +222,7 @@ class Sender {
 
     const options = this._frameOptions(0x08, body.length, mask, false, true, false);
 
-    route(this, body, false, options, cb, true);
+    route(this, body, false, false, options, cb, true);
   }
 
   /**
@@ -259,7 +259,7 @@ class Sender {
    * @private
    */
   _control(opcode, data, mask, cb) {
-    const { payload, byteLength, readOnly } = measure(data);
+    const { payload, byteLength, readOnly, blob } = measure(data);
     measured.payload = null; // so the record never keeps a message alive
 
     if (byteLength > 125) {
@@ -268,7 +268,7 @@ class Sender {
 
     const options = this._frameOptions(opcode, byteLength, mask, readOnly, true, false);
 
-    route(this, payload, false, options, cb, true);
+    route(this, payload, blob, false, options, cb, true);
   }
 
   /**
@@ -285,7 +285,7 @@ class Sender {
    */
   send(data, options, cb) {
     const pmd = this._extensions[PerMessageDeflate.extensionName];
-    const { payload, byteLength, readOnly } = measure(data);
+    const { payload, byteLength, readOnly, blob } = measure(data);
     measured.payload = null; // so the record never keeps a message alive
     let opcode = options.binary ? 2 : 1;
     let rsv1 = options.compress;
@@ -319,7 +319,7 @@ class Sender {
       rsv1
     );
 
-    route(this, payload, this._compress, opts, cb, false);
+    route(this, payload, blob, this._compress, opts, cb, false);
 
     // Messages held back while this fragmented one was in progress follow
     // its last fragment.
@@ -506,15 +506,14 @@ class Sender {
  *
  * @param {Sender} sender The Sender
  * @param {*} payload The payload, as `measure()` left it
+ * @param {Boolean} blob Whether it is a Blob (as `measure()` found)
  * @param {Boolean} compress Whether to compress
  * @param {Object} options Frame options
  * @param {Function} [cb] Callback
  * @param {Boolean} control Whether this is a close, ping or pong frame
  * @private
  */
-function route(sender, payload, compress, options, cb, control) {
-  const blob = isBlob(payload);
-
+function route(sender, payload, blob, compress, options, cb, control) {
   if (sender._state !== IDLE) {
     const step = blob ? sender.getBlobData : sender.dispatch;
 
@@ -611,32 +610,35 @@ function resume(sender, payload, options, cb) {
 
 // What `measure()` found. One record serves every call: callers read it
 // right away, so no object is allocated per message.
-const measured = { payload: null, byteLength: 0, readOnly: false };
+const measured = { payload: null, byteLength: 0, readOnly: false, blob: false };
 
 /**
  * Normalises a payload: strings and Blobs are kept, everything else
- * becomes a Buffer.
+ * becomes a Buffer. This is the one place a send tells a Blob from the
+ * rest, and the one `toBuffer()` of its payload.
  *
  * @param {*} data The payload
- * @return {{payload: *, byteLength: Number, readOnly: Boolean}} The shared
- *     record, valid until the next call
+ * @return {{payload: *, byteLength: Number, readOnly: Boolean, blob: Boolean}}
+ *     The shared record, valid until the next call
  * @private
  */
 function measure(data) {
+  measured.blob = false;
+  measured.readOnly = false;
+
   if (typeof data === 'string') {
     measured.payload = data;
     measured.byteLength = Buffer.byteLength(data);
-    measured.readOnly = false;
-  } else if (isBlob(data)) {
-    measured.payload = data;
-    measured.byteLength = data.size;
-    measured.readOnly = false;
-  } else {
+  } else if (Buffer.isBuffer(data) || !isBlob(data)) {
     const payload = toBuffer(data);
 
     measured.payload = payload;
     measured.byteLength = payload.length;
     measured.readOnly = toBuffer.readOnly;
+  } else {
+    measured.payload = data;
+    measured.byteLength = data.size;
+    measured.blob = true;
   }
 
   return measured;

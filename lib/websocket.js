@@ -599,8 +599,9 @@ function peerIsDone(ws) {
 function sizeBound(data) {
   if (typeof data === 'string') return data.length * 3;
   if (!data) return 0;
-  if (isBlob(data)) return data.size;
+  // Buffers, typed arrays and ArrayBuffers first: no Blob check for them.
   if (typeof data.byteLength === 'number') return data.byteLength;
+  if (isBlob(data)) return data.size;
   return Infinity;
 }
 
