@@ -69,6 +69,9 @@ class PerMessageDeflate {
     this.params = null;
     this._inflate = null;
     this._deflate = null;
+    // What `params` says of each side, worked out once per `params`.
+    this._sides = null;
+    this._sidesOf = null;
 
     // The first instance sizes the process-wide queue.
     if (limiter === undefined) limiter = new Limiter(concurrencyLimit);
@@ -349,19 +352,51 @@ class PerMessageDeflate {
   }
 
   /**
-   * The window bits and context mode negotiated for one side.
+   * wsrs: the window bits and context mode negotiated for our compressor.
+   * This and `peerSide()` are the one place the negotiated parameters are
+   * read, by the Sender, the Receiver, broadcasts and the native engine.
+   *
+   * @return {{bits: Number, reset: Boolean}} `reset`: no context takeover
+   * @public
+   */
+  ownSide() {
+    return this._side(this._isServer ? 'server' : 'client');
+  }
+
+  /**
+   * wsrs: the window bits and context mode negotiated for the peer's
+   * compressor (which our inflater follows).
+   *
+   * @return {{bits: Number, reset: Boolean}}
+   * @public
+   */
+  peerSide() {
+    return this._side(this._isServer ? 'client' : 'server');
+  }
+
+  /**
+   * One side's parameters, read from `params` once per `params` object.
    *
    * @param {String} endpoint `'client'` or `'server'`
    * @return {{bits: Number, reset: Boolean}}
    * @private
    */
   _side(endpoint) {
-    const bits = this.params[`${endpoint}_max_window_bits`];
+    if (this._sidesOf !== this.params) {
+      const read = (name) => {
+        const bits = this.params[`${name}_max_window_bits`];
 
-    return {
-      bits: typeof bits === 'number' ? bits : DEFAULT_WINDOW_BITS,
-      reset: !!this.params[`${endpoint}_no_context_takeover`]
-    };
+        return Object.freeze({
+          bits: typeof bits === 'number' ? bits : DEFAULT_WINDOW_BITS,
+          reset: !!this.params[`${name}_no_context_takeover`]
+        });
+      };
+
+      this._sides = { client: read('client'), server: read('server') };
+      this._sidesOf = this.params;
+    }
+
+    return this._sides[endpoint];
   }
 
   /**
@@ -374,7 +409,7 @@ class PerMessageDeflate {
    */
   _decompressSync(data, fin) {
     if (!this._inflate) {
-      const { bits, reset } = this._side(this._isServer ? 'client' : 'server');
+      const { bits, reset } = this.peerSide();
       const zlibOptions = this._options.zlibInflateOptions || {};
 
       this._inflate = {
@@ -399,7 +434,7 @@ class PerMessageDeflate {
    */
   _deflater() {
     if (!this._deflate) {
-      const { bits, reset } = this._side(this._isServer ? 'server' : 'client');
+      const { bits, reset } = this.ownSide();
       const zlibOptions = this._options.zlibDeflateOptions || {};
       const level =
         zlibOptions.level !== undefined ? zlibOptions.level : DEFAULT_LEVEL;

@@ -120,12 +120,10 @@ class Receiver extends Writable {
     };
 
     if (pmd && pmd.params) {
-      const peer = this._isServer ? 'client' : 'server';
-      const bits = pmd.params[`${peer}_max_window_bits`];
+      const peer = pmd.peerSide();
 
-      options.inflateWindowBits = typeof bits === 'number' ? bits : 15;
-      options.inflateNoContextTakeover =
-        !!pmd.params[`${peer}_no_context_takeover`];
+      options.inflateWindowBits = peer.bits;
+      options.inflateNoContextTakeover = peer.reset;
     }
 
     this._inflating = options.inflateWindowBits !== undefined;

@@ -295,11 +295,8 @@ class Sender {
 
       // Without context takeover, small messages are not worth compressing;
       // the first fragment decides for the whole message.
-      if (rsv1 && pmd) {
-        const own = pmd._isServer ? 'server' : 'client';
-        if (pmd.params[`${own}_no_context_takeover`]) {
-          rsv1 = byteLength >= pmd._threshold;
-        }
+      if (rsv1 && pmd && pmd.ownSide().reset) {
+        rsv1 = byteLength >= pmd._threshold;
       }
 
       this._compress = rsv1;

@@ -31,8 +31,7 @@ const { OPEN } = require('../ready-states');
 // socket gets one write instead of two.
 const MERGE_SIZE = 16 * 1024;
 
-// zlib's defaults, as lib/permessage-deflate.js uses them.
-const DEFAULT_WINDOW_BITS = 15;
+// zlib's default level, as lib/permessage-deflate.js uses it.
 const DEFAULT_LEVEL = -1;
 
 // Compressors that start afresh after every message, by "bits:level". They
@@ -225,9 +224,9 @@ function write(ws, message) {
   holdWrites(ws._socket);
 
   if (deflate !== undefined && deflate.params) {
-    const own = deflate._isServer ? 'server' : 'client';
+    const own = deflate.ownSide();
 
-    if (!deflate.params[`${own}_no_context_takeover`]) {
+    if (!own.reset) {
       sender.send(
         message.payload,
         { binary: message.binary, compress: true, fin: true, mask: false },
@@ -238,10 +237,9 @@ function write(ws, message) {
     }
 
     if (message.payload.length >= deflate._threshold) {
-      const bits = deflate.params[`${own}_max_window_bits`];
       const options = deflate._options.zlibDeflateOptions;
       const frame = message.deflated(
-        typeof bits === 'number' ? bits : DEFAULT_WINDOW_BITS,
+        own.bits,
         options && options.level !== undefined ? options.level : DEFAULT_LEVEL
       );
 

@@ -623,16 +623,14 @@ class NativeSocket extends EventEmitter {
     let word0 = CMD_ACCEPT;
 
     if (pmd) {
-      const p = pmd.params;
+      // The native engine serves: our side is the server's.
+      const server = pmd.ownSide();
+      const client = pmd.peerSide();
       let flags = A_DEFLATE;
 
-      if (p.server_no_context_takeover) flags |= A_SERVER_NCT;
-      if (p.client_no_context_takeover) flags |= A_CLIENT_NCT;
-
-      const serverBits = typeof p.server_max_window_bits === 'number' ? p.server_max_window_bits : 15;
-      const clientBits = typeof p.client_max_window_bits === 'number' ? p.client_max_window_bits : 15;
-
-      word0 |= (flags << 8) | (serverBits << 16) | (clientBits << 20);
+      if (server.reset) flags |= A_SERVER_NCT;
+      if (client.reset) flags |= A_CLIENT_NCT;
+      word0 |= (flags << 8) | (server.bits << 16) | (client.bits << 20);
     }
 
     this._open = true;
