@@ -54,13 +54,8 @@ export declare class NativeParser {
   more(tape: Uint32Array): number
   /** The owned payloads named by the last batch of records, in order. */
   takeOwned(): Array<Buffer>
-  /** Fragment end offsets named by records (word 3 = 1 + index). */
+  /** Fragment end offsets named by records (`FRAGMENTS`, at `extra`). */
   takeFragments(): Array<Array<number>>
-  /**
-   * The error an ERROR record stands for, encoded as every error crossing
-   * into JavaScript is (see `ProtocolError::encoded`).
-   */
-  takeError(): string | null
   /**
    * ws's `_totalPayloadLength`: payload bytes of the data message in
    * progress.

@@ -18,14 +18,17 @@ const { decodeError } = require('./protocol-error');
 const GET_INFO = 0;
 const DEFER_EVENT = 6;
 
-// Record kinds written by the native parser (see src/glue/parser.rs).
-const TEXT = 1;
-const BINARY = 2;
-const PING = 3;
-const PONG = 4;
-const CLOSE = 5;
-const ERROR = 0xff;
-const OWNED = 0x100;
+// The parser writes the records both engines share (lib/native/records.js).
+const {
+  EV_BINARY: BINARY,
+  EV_CLOSE: CLOSE,
+  EV_ERROR: ERROR,
+  EV_PING: PING,
+  EV_PONG: PONG,
+  EV_TEXT: TEXT,
+  FRAGMENTS,
+  OWNED
+} = require('./native/records');
 
 // Records per batch. One tape serves every receiver; a receiver written to
 // from inside another's event handler gets a tape of its own.
@@ -236,20 +239,20 @@ class Receiver extends Writable {
       const kind = tape[at];
       const type = kind & 0xff;
 
-      if (type === ERROR) return this._error();
-
       const data = this._payload(chunk, tape, at, kind);
+
+      if (type === ERROR) return this._error(data);
 
       if (type === TEXT) {
         this.emit('message', data, false);
       } else if (type === BINARY) {
-        this.emit('message', this._convert(data, this._fragmentEnds(tape, at)), true);
+        this.emit('message', this._convert(data, this._fragmentEnds(kind)), true);
       } else if (type === PING) {
         this.emit('ping', data);
       } else if (type === PONG) {
         this.emit('pong', data);
       } else if (type === CLOSE) {
-        this._conclude(tape[at + 3], data);
+        this._conclude(kind >>> 16, data);
         return true;
       }
     }
@@ -276,16 +279,11 @@ class Receiver extends Writable {
       const kind = tape[at];
       const type = kind & 0xff;
 
-      if (type === ERROR) {
-        this._deferred.push({ type, data: null, extra: 0 });
-        return true;
-      }
-
       const data = this._payload(chunk, tape, at, kind);
-      const extra = type === BINARY ? this._fragmentEnds(tape, at) : tape[at + 3];
+      const extra = type === BINARY ? this._fragmentEnds(kind) : kind >>> 16;
 
       this._deferred.push({ type, data, extra });
-      if (type === CLOSE) return true;
+      if (type === CLOSE || type === ERROR) return true;
     }
 
     return undefined;
@@ -305,12 +303,12 @@ class Receiver extends Writable {
   _payload(chunk, tape, at, kind) {
     if (kind & OWNED) {
       if (this._owned === undefined) this._owned = this._parser.takeOwned();
-      const data = this._owned[tape[at + 1]];
+      const data = this._owned[tape[at + 2]];
       return data.length === 0 ? EMPTY_BUFFER : data;
     }
 
-    const start = tape[at + 1];
-    const end = tape[at + 2];
+    const start = tape[at + 2];
+    const end = tape[at + 3];
 
     return start === end ? EMPTY_BUFFER : chunk.subarray(start, end);
   }
@@ -319,17 +317,14 @@ class Receiver extends Writable {
    * Where each fragment of a binary message ends, for messages of more
    * than one fragment.
    *
-   * @param {Uint32Array} tape The records
-   * @param {Number} at Where the record starts
+   * @param {Number} kind The record's kind word
    * @return {(Number[]|undefined)} The ends, or `undefined`
    * @private
    */
-  _fragmentEnds(tape, at) {
-    const index = tape[at + 3];
-
-    if (index === 0) return undefined;
+  _fragmentEnds(kind) {
+    if ((kind & FRAGMENTS) === 0) return undefined;
     if (this._fragments === undefined) this._fragments = this._parser.takeFragments();
-    return this._fragments[index - 1];
+    return this._fragments[kind >>> 16];
   }
 
   /**
@@ -350,7 +345,7 @@ class Receiver extends Writable {
     if (event.type === ERROR) {
       this._deferred.length = 0;
       this._state = GET_INFO;
-      cb(this._error());
+      cb(this._error(event.data));
       return;
     }
 
@@ -437,12 +432,13 @@ class Receiver extends Writable {
   /**
    * Builds the error the parser stopped on.
    *
+   * @param {Buffer} encoded The error record's payload
    * @return {(Error|RangeError)} The error
    * @private
    */
-  _error() {
+  _error(encoded) {
     this._errored = true;
-    return decodeError(this._parser.takeError(), this._error);
+    return decodeError(encoded.toString(), this._error);
   }
 
   /**

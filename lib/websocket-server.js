@@ -1,14 +1,14 @@
 'use strict';
 
-const { createHash } = require('crypto');
 const EventEmitter = require('events');
 const http = require('http');
 
 const { PreparedMessage, deliver, exclusion } = require('./broadcast/broadcast');
-const { CLOSE_TIMEOUT, GUID, kWebSocket } = require('./constants');
+const { CLOSE_TIMEOUT, kWebSocket } = require('./constants');
 const extension = require('./extension');
 const { validateFlowOptions } = require('./flow/flow');
-const { NativeHub, NativeSocket } = require('./native/engine');
+const { NativeHub } = require('./native/hub');
+const { transportOf } = require('./transport/transport');
 const PerMessageDeflate = require('./permessage-deflate');
 const subprotocol = require('./subprotocol');
 const { attachToServer, membersOf, serverOf } = require('./broadcast/topics');
@@ -146,7 +146,7 @@ class WebSocketServer extends EventEmitter {
     this._native = null;
 
     if (settings.engine === 'native') {
-      // Rust owns the port (see lib/native/engine.js); no HTTP server.
+      // Rust owns the port (see lib/native/hub.js); no HTTP server.
       try {
         this._native = new NativeHub(this, settings);
         process.nextTick(() => this.emit('listening'));
@@ -363,8 +363,7 @@ class WebSocketServer extends EventEmitter {
    * @public
    */
   handleUpgrade(req, socket, head, cb) {
-    // The native engine's sockets never emit `'error'`.
-    if (!(socket instanceof NativeSocket)) socket.on('error', destroySocket);
+    socket.on('error', destroySocket);
 
     const headers = req.headers;
     const key = headers['sec-websocket-key'];
@@ -518,13 +517,7 @@ class WebSocketServer extends EventEmitter {
       return;
     }
 
-    // The native engine computed it already, in Rust.
-    const accept =
-      socket instanceof NativeSocket && socket._accept
-        ? socket._accept
-        : createHash('sha1')
-            .update(key + GUID)
-            .digest('base64');
+    const accept = transportOf(socket).acceptKey(socket, key);
 
     const response = [
       'HTTP/1.1 101 Switching Protocols',
@@ -564,8 +557,6 @@ class WebSocketServer extends EventEmitter {
 
     socket.write(response.join('\r\n') + '\r\n\r\n');
 
-    // The accept value was a slice of the request head: let the head go.
-    if (socket instanceof NativeSocket) socket._accept = '';
     socket.removeListener('error', destroySocket);
 
     ws.setSocket(socket, head, pick(this.options, RECEIVER_OPTIONS));

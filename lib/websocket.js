@@ -11,15 +11,9 @@
 // Node built-ins.
 const { EventEmitter } = require('events');
 
-// The protocol engine: the stand-ins used on a connection of the Rust engine,
-// and the JavaScript Receiver/Sender pair they replace there.
-const {
-  NativeReceiver,
-  NativeSender,
-  NativeSocket
-} = require('./native/engine');
-const Receiver = require('./receiver');
-const Sender = require('./sender');
+// The I/O: a socket's transport builds the receiver and sender that parse
+// and frame for it (lib/transport/transport.js).
+const { transportOf } = require('./transport/transport');
 const PerMessageDeflate = require('./permessage-deflate');
 
 // The client's opening handshake (request, redirects, proxy, response).
@@ -53,21 +47,6 @@ const NO_EXTENSIONS = Object.freeze({});
 // Names of the ready states, indexed by their numeric value.
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 
-
-
-
-
-
-
-// What a JavaScript Receiver takes over from the options of setSocket().
-const RECEIVER_SETTINGS = [
-  'allowSynchronousEvents',
-  'maxBufferedChunks',
-  'maxFragments',
-  'maxPayload',
-  'skipUTF8Validation'
-];
-
 const HANDSHAKE_CLOSED_EARLY =
   'WebSocket was closed before the connection was established';
 
@@ -97,6 +76,7 @@ class WebSocket extends EventEmitter {
 
     // The connection, once setSocket() attaches one, and what flows over it.
     this._socket = this._receiver = this._sender = null;
+    this._receiverFailed = false;
     this._paused = false;
     this._binaryType = BINARY_TYPES[0];
     this._bufferedAmount = 0;
@@ -164,7 +144,7 @@ class WebSocket extends EventEmitter {
   get bufferedAmount() {
     if (this._socket === null) return this._bufferedAmount;
 
-    return this._socket._writableState.length + this._sender._bufferedBytes;
+    return this._socket.writableLength + this._sender._bufferedBytes;
   }
 
   /**
@@ -193,16 +173,8 @@ class WebSocket extends EventEmitter {
    * @private
    */
   setSocket(socket, head, options) {
-    // A connection of the native engine: Rust parses and frames, and the
-    // stand-ins of lib/native/engine.js take the Receiver's and Sender's
-    // places.
-    const isNative = socket instanceof NativeSocket;
-    const receiver = isNative
-      ? new NativeReceiver(this._binaryType)
-      : new Receiver(receiverSettings(this, options));
-    const sender = isNative
-      ? new NativeSender(socket, this._extensions)
-      : new Sender(socket, this._extensions, options.generateMask);
+    const transport = transportOf(socket);
+    const { receiver, sender } = transport.open(this, socket, options);
 
     this._socket = socket;
     this._receiver = receiver;
@@ -216,19 +188,12 @@ class WebSocket extends EventEmitter {
     }
 
     sender.onerror = handleSenderError;
-
-    // A plain Duplex (e.g. in tests or custom transports) may lack these.
-    if (typeof socket.setTimeout === 'function') socket.setTimeout(0);
-    if (typeof socket.setNoDelay === 'function') socket.setNoDelay();
-
-    if (head.length > 0) socket.unshift(head);
+    transport.start(this, socket, head);
 
     socket.on('close', handleSocketClose);
     socket.on('data', handleSocketData);
     socket.on('end', handleSocketEnd);
     socket.on('error', handleSocketError);
-
-    if (isNative) socket._start(this, receiver);
 
     this._readyState = OPEN;
     startFlow(this);
@@ -343,7 +308,7 @@ class WebSocket extends EventEmitter {
 
     // If the receiver is applying backpressure, its `'drain'` handler will
     // resume the socket instead.
-    if (!this._receiver._writableState.needDrain) this._socket.resume();
+    if (!this._receiver.writableNeedDrain) this._socket.resume();
   }
 
   /**
@@ -546,25 +511,6 @@ WebSocket.prototype.removeEventListener = EventTarget.removeEventListener;
 module.exports = WebSocket;
 
 /**
- * The constructor options of a JavaScript Receiver for `ws`.
- *
- * @param {WebSocket} ws The endpoint
- * @param {Object} options The options given to `setSocket()`
- * @return {Object}
- * @private
- */
-function receiverSettings(ws, options) {
-  const settings = {
-    binaryType: ws._binaryType,
-    extensions: ws._extensions,
-    isServer: ws._isServer
-  };
-
-  for (const key of RECEIVER_SETTINGS) settings[key] = options[key];
-  return settings;
-}
-
-/**
  * Find the listener installed through an `on<type>` attribute.
  *
  * @param {WebSocket} ws The endpoint
@@ -585,7 +531,7 @@ function findAttributeListener(ws, type) {
  * @private
  */
 function peerIsDone(ws) {
-  return ws._closeFrameReceived || ws._receiver._writableState.errorEmitted;
+  return ws._closeFrameReceived || ws._receiverFailed;
 }
 
 /**
@@ -761,6 +707,8 @@ function handleReceiverDrain() {
 function handleReceiverError(err) {
   const ws = this[kWebSocket];
 
+  ws._receiverFailed = true;
+
   if (ws._socket[kWebSocket] !== undefined) {
     ws._socket.removeListener('data', handleSocketData);
 
@@ -904,15 +852,13 @@ function handleSocketClose() {
   // If the socket closed abruptly while paused, bytes may still be sitting
   // in its readable buffer. Hand them to the receiver before ending it, so
   // that every message that fully arrived is still delivered.
-  const state = this._readableState;
-
   if (
-    !state.endEmitted &&
+    !this.readableEnded &&
     !ws._closeFrameReceived &&
-    !receiver._writableState.errorEmitted &&
-    state.length !== 0
+    !ws._receiverFailed &&
+    this.readableLength !== 0
   ) {
-    receiver.write(this.read(state.length));
+    receiver.write(this.read(this.readableLength));
   }
 
   receiver.end();
@@ -922,9 +868,7 @@ function handleSocketClose() {
   clearTimeout(ws._closeTimer);
   stopFlow(ws);
 
-  const rs = receiver._writableState;
-
-  if (rs.finished || rs.errorEmitted) {
+  if (receiver.writableFinished || ws._receiverFailed) {
     ws.emitClose();
   } else {
     receiver.on('error', handleReceiverFinish);

@@ -1,47 +1,16 @@
-//! The records exchanged with JavaScript: four `u32` words each. The
-//! numbers are mirrored in `lib/native/engine.js`.
-//!
-//! Events (engine to JS): `[kind | extra << 16, id, a, b]`, where `a..b` is
-//! a range of the batch's byte buffer unless the `OWNED` bit is set, in
-//! which case `a` indexes the batch's list of owned buffers.
+//! The native engine's side of the one record format (`crate::record`):
+//! the events it writes are the shared ones, re-exported here, and the
+//! commands JavaScript sends it are defined here. The numbers are mirrored
+//! in `lib/native/records.js`.
 //!
 //! Commands (JS to engine): `[kind | opcode << 8 | flags << 12 | extra << 16,
 //! id, offset, len]`, the payload being a range of the command's byte buffer
 //! or, with `F_BIG`, the buffer at index `offset` of its list.
 
-/// A request head arrived: `a..b` holds its fields, NUL separated
-/// (method, target, version, remote address, remote port, family, accept
-/// value, then name and value of each header).
-pub const EV_HANDSHAKE: u32 = 1;
-/// A text message.
-pub const EV_TEXT: u32 = 2;
-/// A binary message.
-pub const EV_BINARY: u32 = 3;
-/// A ping.
-pub const EV_PING: u32 = 4;
-/// A pong.
-pub const EV_PONG: u32 = 5;
-/// The peer's close frame; the code is in the upper half of word 0.
-pub const EV_CLOSE: u32 = 6;
-/// An error: `a..b` holds it as `ProtocolError::encoded` writes it (code,
-/// close code, class, errno and message), the one form every error of the
-/// Rust side takes into JavaScript.
-pub const EV_ERROR: u32 = 7;
-/// The peer ended its side (FIN).
-pub const EV_END: u32 = 8;
-/// The socket is gone; the id will not be seen again.
-pub const EV_CLOSED: u32 = 9;
-/// Progress of the send queue: `a` = payload bytes written (mod 2^32),
-/// `b` = frames written (mod 2^32).
-pub const EV_WRITTEN: u32 = 10;
-/// The listener is closed and every connection has gone.
-pub const EV_SERVER_CLOSED: u32 = 11;
-
-/// Bit of word 0: the payload is an owned buffer.
-pub const OWNED: u32 = 0x100;
-/// Bit of word 0 of a message: the payload is `a..b` of the owned buffer
-/// whose index is in the upper half of word 0 (a read buffer handed over).
-pub const SLICE: u32 = 0x400;
+pub use crate::record::{
+    EV_BINARY, EV_CLOSE, EV_CLOSED, EV_END, EV_ERROR, EV_HANDSHAKE, EV_PING, EV_PONG,
+    EV_SERVER_CLOSED, EV_TEXT, EV_WRITTEN, OWNED, SLICE,
+};
 
 /// Accept the handshake: write the payload (the 101 response), then speak
 /// WebSocket. Flags: `A_DEFLATE`, `A_SERVER_NCT`, `A_CLIENT_NCT`; extra:
@@ -112,38 +81,9 @@ impl CommandWord {
 mod tests {
     use super::*;
 
-    /// The numbers as lib/native/engine.js defines them (`const NAME = n;`).
-    fn js_constants() -> Vec<(String, u32)> {
-        let js = include_str!("../../lib/native/engine.js");
-        js.lines()
-            .filter_map(|line| {
-                let rest = line.strip_prefix("const ")?;
-                let (name, value) = rest.strip_suffix(';')?.split_once(" = ")?;
-                let value = match value.strip_prefix("0x") {
-                    Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                    None => value.parse().ok()?,
-                };
-                Some((name.to_string(), value))
-            })
-            .collect()
-    }
-
     #[test]
     fn javascript_mirrors_every_number() {
-        let ours = [
-            ("EV_HANDSHAKE", EV_HANDSHAKE),
-            ("EV_TEXT", EV_TEXT),
-            ("EV_BINARY", EV_BINARY),
-            ("EV_PING", EV_PING),
-            ("EV_PONG", EV_PONG),
-            ("EV_CLOSE", EV_CLOSE),
-            ("EV_ERROR", EV_ERROR),
-            ("EV_END", EV_END),
-            ("EV_CLOSED", EV_CLOSED),
-            ("EV_WRITTEN", EV_WRITTEN),
-            ("EV_SERVER_CLOSED", EV_SERVER_CLOSED),
-            ("OWNED", OWNED),
-            ("SLICE", SLICE),
+        crate::record::tests::assert_mirrored(&[
             ("CMD_ACCEPT", CMD_ACCEPT),
             ("CMD_RAW", CMD_RAW),
             ("CMD_FRAME", CMD_FRAME),
@@ -160,12 +100,7 @@ mod tests {
             ("A_DEFLATE", A_DEFLATE),
             ("A_SERVER_NCT", A_SERVER_NCT),
             ("A_CLIENT_NCT", A_CLIENT_NCT),
-        ];
-        let theirs = js_constants();
-        for (name, value) in ours {
-            let found = theirs.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            assert_eq!(found, Some(value), "{name} in lib/native/engine.js");
-        }
+        ]);
     }
 
     #[test]

@@ -1,18 +1,17 @@
 //! `NativeParser`: the frame parser for one connection, fed a socket chunk
 //! at a time from `lib/receiver.js`.
 //!
-//! One call per chunk. Events are written as records of four u32 into a
-//! `Uint32Array` ("tape") that JS allocated once, so no JS object is created
-//! per event:
+//! One call per chunk. Events are written into a `Uint32Array` ("tape")
+//! that JS allocated once, so no JS object is created per event. They are
+//! the records both engines write (`crate::record`), with id 0:
 //!
-//! | word 0 (kind)  | word 1 | word 2 | word 3 |
-//! |---|---|---|---|
-//! | TEXT / BINARY / PING / PONG / CLOSE, plus OWNED flag | start, or owned index | end | close code, or 1 + owned index of fragment ends |
-//! | ERROR | 0 | 0 | 0 |
-//!
-//! A payload inside the chunk is a `start..end` range of it (already
-//! unmasked in place); a payload gathered across chunks or inflated is an
-//! owned Buffer, fetched with `takeOwned()` after the records that name it.
+//! - a payload inside the chunk is an `a..b` range of it (already unmasked
+//!   in place);
+//! - a payload gathered across chunks or inflated is an `OWNED` Buffer,
+//!   fetched with `takeOwned()` after the records that name it, as is an
+//!   error's encoded form;
+//! - a binary message of several fragments has the `FRAGMENTS` flag, its
+//!   ends fetched with `takeFragments()`.
 
 use std::collections::VecDeque;
 
@@ -24,15 +23,10 @@ use super::probe;
 use crate::protocol::deflate::Inflater;
 use crate::protocol::error::ProtocolError;
 use crate::protocol::parser::{Config, Event, Parser, Payload};
-use crate::record::word;
-
-const TEXT: u32 = 1;
-const BINARY: u32 = 2;
-const PING: u32 = 3;
-const PONG: u32 = 4;
-const CLOSE: u32 = 5;
-const ERROR: u32 = 0xff;
-const OWNED: u32 = 0x100;
+use crate::record::{
+    head, word, EV_BINARY, EV_CLOSE, EV_ERROR, EV_PING, EV_PONG, EV_TEXT, EXTRA_MAX, FRAGMENTS,
+    OWNED,
+};
 
 /// Options for a parser; numbers follow ws's options (0 disables a limit).
 #[napi(object)]
@@ -120,17 +114,10 @@ impl NativeParser {
         std::mem::take(&mut self.owned)
     }
 
-    /// Fragment end offsets named by records (word 3 = 1 + index).
+    /// Fragment end offsets named by records (`FRAGMENTS`, at `extra`).
     #[napi(catch_unwind)]
     pub fn take_fragments(&mut self) -> Vec<Vec<u32>> {
         std::mem::take(&mut self.fragments)
-    }
-
-    /// The error an ERROR record stands for, encoded as every error crossing
-    /// into JavaScript is (see `ProtocolError::encoded`).
-    #[napi(catch_unwind)]
-    pub fn take_error(&mut self) -> Option<String> {
-        self.error.take().map(|e| e.encoded())
     }
 
     /// ws's `_totalPayloadLength`: payload bytes of the data message in
@@ -151,12 +138,14 @@ impl NativeParser {
         // Owned indices count from 0 in every batch of records.
         self.owned.clear();
         self.fragments.clear();
-        let capacity = tape.len() / 4;
+        // Fragment lists are indexed by `extra`: at most that many records.
+        let capacity = (tape.len() / 4).min(EXTRA_MAX);
         let mut n = 0;
         while n < capacity {
             let Some(event) = self.pending.pop_front() else {
-                if self.error.is_some() && n < capacity {
-                    tape[n * 4..n * 4 + 4].copy_from_slice(&[ERROR, 0, 0, 0]);
+                if let Some(e) = self.error.take() {
+                    let (flag, a, b) = self.payload(Payload::Owned(e.encoded().into_bytes()));
+                    tape[n * 4..n * 4 + 4].copy_from_slice(&[head(EV_ERROR, flag, 0), 0, a, b]);
                     n += 1;
                 }
                 break;
@@ -180,35 +169,28 @@ impl NativeParser {
     }
 
     fn record(&mut self, event: Event) -> [u32; 4] {
-        match event {
+        let (kind, flag, extra, data) = match event {
             Event::Message {
                 binary,
                 data,
                 fragment_ends,
             } => {
-                let (flag, a, b) = self.payload(data);
-                let extra = if fragment_ends.is_empty() {
-                    0
+                if !binary {
+                    (EV_TEXT, 0, 0, data)
+                } else if fragment_ends.is_empty() {
+                    (EV_BINARY, 0, 0, data)
                 } else {
                     self.fragments
                         .push(fragment_ends.iter().map(|&e| word(e)).collect());
-                    word(self.fragments.len())
-                };
-                let kind = if binary { BINARY } else { TEXT };
-                [kind | flag, a, b, extra]
+                    let index = word(self.fragments.len() - 1);
+                    (EV_BINARY, FRAGMENTS, index, data)
+                }
             }
-            Event::Ping(p) => {
-                let (flag, a, b) = self.payload(p);
-                [PING | flag, a, b, 0]
-            }
-            Event::Pong(p) => {
-                let (flag, a, b) = self.payload(p);
-                [PONG | flag, a, b, 0]
-            }
-            Event::Close { code, reason } => {
-                let (flag, a, b) = self.payload(reason);
-                [CLOSE | flag, a, b, u32::from(code)]
-            }
-        }
+            Event::Ping(p) => (EV_PING, 0, 0, p),
+            Event::Pong(p) => (EV_PONG, 0, 0, p),
+            Event::Close { code, reason } => (EV_CLOSE, 0, u32::from(code), reason),
+        };
+        let (owned, a, b) = self.payload(data);
+        [head(kind, flag | owned, extra), 0, a, b]
     }
 }

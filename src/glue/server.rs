@@ -205,7 +205,7 @@ impl NativeServer {
         engine.submit(CommandBatch {
             recs: tape[..words].to_vec(),
             data: data[..used].to_vec(),
-            // SAFETY: lib/native/engine.js keeps each of these Buffers
+            // SAFETY: lib/native/connection.js keeps each of these Buffers
             // referenced until the engine reports its frame written or the
             // connection closed (see `Pinned`).
             bigs: bigs
