@@ -8,4 +8,7 @@ export declare function mask(
 ): void;
 
 /** Unmasks `buffer` in place; bufferutil 4's `unmask`. */
-export declare function unmask(buffer: ArrayBufferView, mask: ArrayBufferView): void;
+export declare function unmask(
+  buffer: ArrayBufferView,
+  mask: ArrayBufferView
+): void;

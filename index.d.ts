@@ -171,7 +171,10 @@ declare class WebSocket extends EventEmitter {
    * @throws {RangeError} If the payload is larger than 125 bytes.
    */
   ping(callback: WebSocket.WriteCallback): void;
-  ping(data: WebSocket.SendData | undefined, callback: WebSocket.WriteCallback): void;
+  ping(
+    data: WebSocket.SendData | undefined,
+    callback: WebSocket.WriteCallback
+  ): void;
   ping(
     data?: WebSocket.SendData,
     mask?: boolean,
@@ -184,7 +187,10 @@ declare class WebSocket extends EventEmitter {
    * are those of `ping()`.
    */
   pong(callback: WebSocket.WriteCallback): void;
-  pong(data: WebSocket.SendData | undefined, callback: WebSocket.WriteCallback): void;
+  pong(
+    data: WebSocket.SendData | undefined,
+    callback: WebSocket.WriteCallback
+  ): void;
   pong(
     data?: WebSocket.SendData,
     mask?: boolean,
@@ -288,19 +294,28 @@ declare class WebSocket extends EventEmitter {
     event: E,
     listener: (this: this, ...args: WebSocket.WebSocketEvents[E]) => void
   ): this;
-  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  on(
+    event: string | symbol,
+    listener: (this: this, ...args: any[]) => void
+  ): this;
 
   once<E extends keyof WebSocket.WebSocketEvents>(
     event: E,
     listener: (this: this, ...args: WebSocket.WebSocketEvents[E]) => void
   ): this;
-  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  once(
+    event: string | symbol,
+    listener: (this: this, ...args: any[]) => void
+  ): this;
 
   off<E extends keyof WebSocket.WebSocketEvents>(
     event: E,
     listener: (this: this, ...args: WebSocket.WebSocketEvents[E]) => void
   ): this;
-  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  off(
+    event: string | symbol,
+    listener: (this: this, ...args: any[]) => void
+  ): this;
 
   addListener<E extends keyof WebSocket.WebSocketEvents>(
     event: E,
@@ -715,7 +730,9 @@ declare namespace WebSocket {
   // Server
 
   /** What `verifyClient` learns about a handshake request. */
-  interface VerifyClientInfo<Request extends IncomingMessage = IncomingMessage> {
+  interface VerifyClientInfo<
+    Request extends IncomingMessage = IncomingMessage
+  > {
     /**
      * The `Origin` header (`Sec-WebSocket-Origin` for protocol version 8),
      * if the client sent one.
@@ -728,19 +745,18 @@ declare namespace WebSocket {
   }
 
   /** The synchronous form of `verifyClient`: return whether to accept. */
-  type VerifyClientCallbackSync<Request extends IncomingMessage = IncomingMessage> = (
-    info: VerifyClientInfo<Request>
-  ) => boolean;
+  type VerifyClientCallbackSync<
+    Request extends IncomingMessage = IncomingMessage
+  > = (info: VerifyClientInfo<Request>) => boolean;
 
   /**
    * The asynchronous form of `verifyClient`: call `done` with the verdict.
    * A refusal may carry the HTTP status (401 by default), the response body
    * and extra response headers.
    */
-  type VerifyClientCallbackAsync<Request extends IncomingMessage = IncomingMessage> = (
-    info: VerifyClientInfo<Request>,
-    done: VerifyClientDone
-  ) => void;
+  type VerifyClientCallbackAsync<
+    Request extends IncomingMessage = IncomingMessage
+  > = (info: VerifyClientInfo<Request>, done: VerifyClientDone) => void;
 
   /** The callback handed to an asynchronous `verifyClient`. */
   type VerifyClientDone = (
@@ -895,7 +911,8 @@ declare namespace WebSocket {
     /** Compress where permessage-deflate was negotiated. Defaults to `true`. */
     compress?: boolean | undefined;
     /** A connection, some connections, or a predicate, to leave out (on this server). */
-    except?: Client | Iterable<Client> | ((websocket: Client) => boolean) | undefined;
+    except?:
+      Client | Iterable<Client> | ((websocket: Client) => boolean) | undefined;
     /** With a backplane: this server's connections only. Defaults to `false`. */
     local?: boolean | undefined;
   }
@@ -903,7 +920,12 @@ declare namespace WebSocket {
   /** wsrs: what the server gives a backplane in `attach()`. */
   interface BackplaneHub {
     /** Delivers a message another server published (`topic` null: a broadcast). */
-    deliver(topic: string | null, payload: Buffer, binary: boolean, compress: boolean): void;
+    deliver(
+      topic: string | null,
+      payload: Buffer,
+      binary: boolean,
+      compress: boolean
+    ): void;
   }
 
   /** wsrs: a live server, as `backplane.nodes()` lists it. */
@@ -966,7 +988,12 @@ declare namespace WebSocket {
     readonly stats: BackplaneStats;
     /** Called by the server; a backplane serves one server. */
     attach(hub: BackplaneHub): void;
-    publish(topic: string | null, payload: Buffer, binary: boolean, compress: boolean): boolean;
+    publish(
+      topic: string | null,
+      payload: Buffer,
+      binary: boolean,
+      compress: boolean
+    ): boolean;
     track(topic: string, count: number): void;
     /** Subscribers of `topic` on every live server (rejects while down). */
     count(topic: string): Promise<number>;
@@ -975,9 +1002,15 @@ declare namespace WebSocket {
     /** Leaves the presence and closes what the backplane opened. */
     close(): Promise<void>;
 
-    on<E extends keyof BackplaneEvents>(event: E, listener: (...args: BackplaneEvents[E]) => void): this;
+    on<E extends keyof BackplaneEvents>(
+      event: E,
+      listener: (...args: BackplaneEvents[E]) => void
+    ): this;
     on(event: string | symbol, listener: (...args: any[]) => void): this;
-    once<E extends keyof BackplaneEvents>(event: E, listener: (...args: BackplaneEvents[E]) => void): this;
+    once<E extends keyof BackplaneEvents>(
+      event: E,
+      listener: (...args: BackplaneEvents[E]) => void
+    ): this;
     once(event: string | symbol, listener: (...args: any[]) => void): this;
   }
 
@@ -1014,7 +1047,10 @@ declare namespace WebSocket {
     /** The server has stopped; see `close()`. */
     close: [];
     /** A handshake completed. */
-    connection: [websocket: InstanceType<Client>, request: InstanceType<Request>];
+    connection: [
+      websocket: InstanceType<Client>,
+      request: InstanceType<Request>
+    ];
     /** The HTTP server reported an error. */
     error: [error: Error];
     /**
@@ -1029,7 +1065,11 @@ declare namespace WebSocket {
      * listener, answering and closing the socket is up to it; without one
      * the server writes a 4xx response.
      */
-    wsClientError: [error: Error, socket: Duplex, request: InstanceType<Request>];
+    wsClientError: [
+      error: Error,
+      socket: Duplex,
+      request: InstanceType<Request>
+    ];
   }
 
   /**
@@ -1091,7 +1131,10 @@ declare namespace WebSocket {
       request: InstanceType<Request>,
       socket: Duplex,
       head: Buffer,
-      callback: (websocket: InstanceType<Client>, request: InstanceType<Request>) => void
+      callback: (
+        websocket: InstanceType<Client>,
+        request: InstanceType<Request>
+      ) => void
     ): void;
 
     /**
@@ -1144,25 +1187,46 @@ declare namespace WebSocket {
 
     on<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
-    on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    on(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     once<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
-    once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    once(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     off<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
-    off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    off(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     addListener<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
     addListener(
       event: string | symbol,
@@ -1171,7 +1235,10 @@ declare namespace WebSocket {
 
     removeListener<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
     removeListener(
       event: string | symbol,
@@ -1180,7 +1247,10 @@ declare namespace WebSocket {
 
     prependListener<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
     prependListener(
       event: string | symbol,
@@ -1189,7 +1259,10 @@ declare namespace WebSocket {
 
     prependOnceListener<E extends keyof WebSocketServerEvents<Client, Request>>(
       event: E,
-      listener: (this: this, ...args: WebSocketServerEvents<Client, Request>[E]) => void
+      listener: (
+        this: this,
+        ...args: WebSocketServerEvents<Client, Request>[E]
+      ) => void
     ): this;
     prependOnceListener(
       event: string | symbol,
@@ -1300,13 +1373,19 @@ declare namespace WebSocket {
       event: E,
       listener: (this: this, ...args: EventSourceEvents[E]) => void
     ): this;
-    on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    on(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     once<E extends keyof EventSourceEvents>(
       event: E,
       listener: (this: this, ...args: EventSourceEvents[E]) => void
     ): this;
-    once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    once(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
   }
 
   // ---------------------------------------------------------------------
@@ -1341,13 +1420,19 @@ declare namespace WebSocket {
       event: E,
       listener: (this: this, ...args: Receiver.Events[E]) => void
     ): this;
-    on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    on(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     once<E extends keyof Receiver.Events>(
       event: E,
       listener: (this: this, ...args: Receiver.Events[E]) => void
     ): this;
-    once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+    once(
+      event: string | symbol,
+      listener: (this: this, ...args: any[]) => void
+    ): this;
 
     addListener<E extends keyof Receiver.Events>(
       event: E,
@@ -1445,13 +1530,20 @@ declare namespace WebSocket {
     pong(data: SendData, mask: boolean, callback?: WriteCallback): void;
 
     /** Sends a message or one fragment of it. */
-    send(data: SendData, options: Sender.SendOptions, callback?: WriteCallback): void;
+    send(
+      data: SendData,
+      options: Sender.SendOptions,
+      callback?: WriteCallback
+    ): void;
 
     /**
      * Writes a frame built by `Sender.frame()` to the socket (corked when
      * it comes in two parts).
      */
-    sendFrame(list: ReadonlyArray<Buffer | string>, callback?: WriteCallback): void;
+    sendFrame(
+      list: ReadonlyArray<Buffer | string>,
+      callback?: WriteCallback
+    ): void;
   }
 
   namespace Sender {

@@ -133,10 +133,7 @@ describe('WebSocketServer#broadcast()', { timeout: 60000 }, () => {
 
     assert.strictEqual(wss.broadcast('a', { except: peers[0] }), 2);
     assert.strictEqual(wss.broadcast('b', { except: [peers[0], peers[1]] }), 1);
-    assert.strictEqual(
-      wss.broadcast('c', { except: new Set([peers[2]]) }),
-      2
-    );
+    assert.strictEqual(wss.broadcast('c', { except: new Set([peers[2]]) }), 2);
     assert.strictEqual(
       wss.broadcast('d', { except: (ws) => ws !== peers[1] }),
       1

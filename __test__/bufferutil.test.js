@@ -135,6 +135,9 @@ test('agrees with the installed bufferutil', (t) => {
 
 test('the package exports map serves wsrs/bufferutil and wsrs/utf-8-validate', () => {
   assert.strictEqual(require('wsrs/bufferutil'), bufferUtil);
-  assert.strictEqual(require('wsrs/utf-8-validate'), require('../utf-8-validate'));
+  assert.strictEqual(
+    require('wsrs/utf-8-validate'),
+    require('../utf-8-validate')
+  );
   assert.strictEqual(typeof require('wsrs/package.json').version, 'string');
 });

@@ -403,469 +403,724 @@ describe('wsrs command line', { timeout: 120000 }, () => {
     return server;
   }
 
-  test('--help lists every option; --version prints the version', { timeout: TEST_LIMIT }, async () => {
-    const help = await run(['--help']);
+  test(
+    '--help lists every option; --version prints the version',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const help = await run(['--help']);
 
-    assert.strictEqual(help.code, 0);
-    for (const flag of [
-      '--listen', '--connect', '--protocol', '--subprotocol', '--header',
-      '--origin', '--auth', '--ca', '--cert', '--key', '--passphrase',
-      '--no-check', '--execute', '--wait', '--show-ping-pong', '--slash',
-      '--no-color', '--location', '--max-redirects', '--proxy',
-      '--no-deflate', '--binary', '--help', '--version'
-    ]) {
-      assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
+      assert.strictEqual(help.code, 0);
+      for (const flag of [
+        '--listen',
+        '--connect',
+        '--protocol',
+        '--subprotocol',
+        '--header',
+        '--origin',
+        '--auth',
+        '--ca',
+        '--cert',
+        '--key',
+        '--passphrase',
+        '--no-check',
+        '--execute',
+        '--wait',
+        '--show-ping-pong',
+        '--slash',
+        '--no-color',
+        '--location',
+        '--max-redirects',
+        '--proxy',
+        '--no-deflate',
+        '--binary',
+        '--help',
+        '--version'
+      ]) {
+        assert.match(help.stdout, new RegExp(`${flag}\\b`), flag);
+      }
+
+      const version = await run(['--version']);
+
+      assert.strictEqual(version.code, 0);
+      assert.strictEqual(version.stdout.trim(), PKG.version);
     }
+  );
 
-    const version = await run(['--version']);
+  test(
+    'a piped session: each line is sent, replies are printed, exit 0',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const result = await run(['-c', server.url, '-w', '0.3'], {
+        input: 'hello\nsecond line\n\nlast\n'
+      });
 
-    assert.strictEqual(version.code, 0);
-    assert.strictEqual(version.stdout.trim(), PKG.version);
-  });
-
-  test('a piped session: each line is sent, replies are printed, exit 0', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const result = await run(['-c', server.url, '-w', '0.3'], {
-      input: 'hello\nsecond line\n\nlast\n'
-    });
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.strictEqual(
-      result.stdout,
-      '< hello\n< second line\n< \n< last\n'
-    );
-    assert.match(result.stderr, /connected to ws:\/\/127\.0\.0\.1/);
-    assert.deepStrictEqual(server.peers[0].messages, [
-      'hello',
-      'second line',
-      '',
-      'last'
-    ]);
-    assert.deepStrictEqual(await server.peers[0].closed, {
-      code: 1000,
-      reason: ''
-    });
-    assert.doesNotMatch(result.stdout + result.stderr, SGR);
-  });
-
-  test('a host:port without a scheme means ws://', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const result = await run(['-c', `${HOST}:${server.port}`, '-x', 'hi', '-w', '0.2']);
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.strictEqual(result.stdout, '< hi\n');
-  });
-
-  test('-x sends each message, waits, then closes', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const started = Date.now();
-    const result = await run([
-      '-c', server.url, '-x', 'first', '--execute', 'second', '-w', '0.4'
-    ]);
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.strictEqual(result.stdout, '< first\n< second\n');
-    assert.ok(Date.now() - started >= 400, 'waited for -w');
-    assert.deepStrictEqual(server.peers[0].messages, ['first', 'second']);
-    assert.strictEqual((await server.peers[0].closed).code, 1000);
-    assert.match(result.stderr, /disconnected \(code 1000\)/);
-  });
-
-  test('a subprotocol, headers, origin and auth reach the server', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo({
-      handleProtocols: (offered) => (offered.has('chat.v2') ? 'chat.v2' : false)
-    });
-    const result = await run([
-      '-c', `${server.url}/room?id=7`,
-      '-s', 'chat.v1',
-      '-s', 'chat.v2',
-      '-H', 'X-Trace: abc 123',
-      '--header', 'X-Other:yes',
-      '-o', 'http://origin.test',
-      '--auth', 'user:pa:ss',
-      '-x', 'hi',
-      '-w', '0.2'
-    ]);
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    const peer = server.peers[0];
-
-    assert.strictEqual(peer.url, '/room?id=7');
-    assert.strictEqual(peer.headers['sec-websocket-protocol'], 'chat.v1,chat.v2');
-    assert.strictEqual(peer.protocol, 'chat.v2');
-    assert.strictEqual(peer.headers['x-trace'], 'abc 123');
-    assert.strictEqual(peer.headers['x-other'], 'yes');
-    assert.strictEqual(peer.headers.origin, 'http://origin.test');
-    assert.strictEqual(
-      peer.headers.authorization,
-      'Basic ' + Buffer.from('user:pa:ss').toString('base64')
-    );
-    assert.match(result.stderr, /subprotocol chat\.v2/);
-  });
-
-  test('-p 8 speaks version 8; --no-deflate offers no extension', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo({ perMessageDeflate: true });
-
-    await run(['-c', server.url, '-x', 'a', '-w', '0.1']);
-    await run(['-c', server.url, '-p', '8', '--no-deflate', '-x', 'b', '-w', '0.1']);
-
-    assert.strictEqual(server.peers[0].headers['sec-websocket-version'], '13');
-    assert.match(server.peers[0].headers['sec-websocket-extensions'], /permessage-deflate/);
-    assert.strictEqual(server.peers[1].headers['sec-websocket-version'], '8');
-    assert.strictEqual(server.peers[1].headers['sec-websocket-extensions'], undefined);
-    assert.deepStrictEqual(server.peers[1].messages, ['b']);
-  });
-
-  test('--slash: /ping, /pong, /close code reason, // and unknown commands', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const result = await run(['-c', server.url, '--slash', '-P', '-w', '5'], {
-      input: '/ping are you there\n//etc\n/frobnicate\n/close 99\n/close 4000 see you\n'
-    });
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    const peer = server.peers[0];
-
-    assert.deepStrictEqual(peer.pings, ['are you there']);
-    assert.deepStrictEqual(peer.messages, ['/etc']);
-    assert.deepStrictEqual(await peer.closed, { code: 4000, reason: 'see you' });
-    assert.match(result.stdout, /^< pong \(data: "are you there"\)$/m);
-    assert.match(result.stdout, /^< \/etc$/m);
-    assert.match(result.stderr, /unknown command \/frobnicate/);
-    assert.match(result.stderr, /invalid close code '99'/);
-    assert.match(result.stderr, /disconnected \(code 4000, reason "see you"\)/);
-  });
-
-  test('without --slash, /ping is an ordinary message', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const result = await run(['-c', server.url, '-x', '/ping', '-w', '0.2']);
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.deepStrictEqual(server.peers[0].messages, ['/ping']);
-    assert.deepStrictEqual(server.peers[0].pings, []);
-  });
-
-  test('a close by the server prints its code and reason', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const normal = await run(['-c', server.url, '-x', 'close 4001 go away', '-w', '5']);
-
-    assert.strictEqual(normal.code, 0, normal.stderr);
-    assert.match(normal.stderr, /disconnected by the server \(code 4001, reason "go away"\)/);
-
-    const failure = await run(['-c', server.url, '-x', 'close 1011 it broke', '-w', '5']);
-
-    assert.strictEqual(failure.code, 1);
-    assert.match(
-      failure.stderr,
-      /^error: connection closed by the server \(code 1011, reason "it broke"\)$/m
-    );
-  });
-
-  test('a bad URL exits 2 with a readable message', { timeout: TEST_LIMIT }, async () => {
-    for (const url of ['ftp://127.0.0.1/', 'ws://exa mple', 'ws://[::1']) {
-      const result = await run(['-c', url]);
-
-      assert.strictEqual(result.code, 2, url);
-      assert.match(result.stderr, /^error: bad URL/m, url);
-      assert.strictEqual(result.stderr.split('\n')[0].includes('\n'), false);
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.strictEqual(result.stdout, '< hello\n< second line\n< \n< last\n');
+      assert.match(result.stderr, /connected to ws:\/\/127\.0\.0\.1/);
+      assert.deepStrictEqual(server.peers[0].messages, [
+        'hello',
+        'second line',
+        '',
+        'last'
+      ]);
+      assert.deepStrictEqual(await server.peers[0].closed, {
+        code: 1000,
+        reason: ''
+      });
+      assert.doesNotMatch(result.stdout + result.stderr, SGR);
     }
-  });
+  );
 
-  test('bad flags exit 2 and point to --help', { timeout: TEST_LIMIT }, async () => {
-    const cases = [
-      [['--frobnicate'], /unknown option '--frobnicate'/],
-      [[], /give -l <port> to listen or -c <url> to connect/],
-      [['-l', '1', '-c', 'ws://127.0.0.1:1'], /not both/],
-      [['-c', 'ws://127.0.0.1:1', '-p', '9'], /must be 8 or 13/],
-      [['-c', 'ws://127.0.0.1:1', '-w', 'soon'], /number of seconds/],
-      [['-c', 'ws://127.0.0.1:1', '-H', 'no colon'], /--header/],
-      [['-c', 'ws://127.0.0.1:1', '--ca', '/nonexistent/ca.pem'], /cannot read --ca/],
-      [['-l', '70000'], /integer from 0 to 65535/],
-      [['-l', '0', '-x', 'hi'], /only works with -c/]
-    ];
+  test(
+    'a host:port without a scheme means ws://',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const result = await run([
+        '-c',
+        `${HOST}:${server.port}`,
+        '-x',
+        'hi',
+        '-w',
+        '0.2'
+      ]);
 
-    for (const [args, pattern] of cases) {
-      const result = await run(args);
-
-      assert.strictEqual(result.code, 2, args.join(' '));
-      assert.match(result.stderr, pattern, args.join(' '));
-      assert.match(result.stderr, /wsrs --help/);
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.strictEqual(result.stdout, '< hi\n');
     }
-  });
+  );
 
-  test('a refused connection exits 1 and says so', { timeout: TEST_LIMIT }, async () => {
-    const port = await closedPort();
-    const result = await run(['-c', `ws://${HOST}:${port}`, '-x', 'hi']);
+  test(
+    '-x sends each message, waits, then closes',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const started = Date.now();
+      const result = await run([
+        '-c',
+        server.url,
+        '-x',
+        'first',
+        '--execute',
+        'second',
+        '-w',
+        '0.4'
+      ]);
 
-    assert.strictEqual(result.code, 1);
-    assert.strictEqual(
-      result.stderr,
-      `error: connection refused by ${HOST}:${port}\n`
-    );
-    assert.strictEqual(result.stdout, '');
-  });
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.strictEqual(result.stdout, '< first\n< second\n');
+      assert.ok(Date.now() - started >= 400, 'waited for -w');
+      assert.deepStrictEqual(server.peers[0].messages, ['first', 'second']);
+      assert.strictEqual((await server.peers[0].closed).code, 1000);
+      assert.match(result.stderr, /disconnected \(code 1000\)/);
+    }
+  );
 
-  test('a rejected handshake exits 1 with the status code', { timeout: TEST_LIMIT }, async (t) => {
-    const server = http.createServer();
+  test(
+    'a subprotocol, headers, origin and auth reach the server',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo({
+        handleProtocols: (offered) =>
+          offered.has('chat.v2') ? 'chat.v2' : false
+      });
+      const result = await run([
+        '-c',
+        `${server.url}/room?id=7`,
+        '-s',
+        'chat.v1',
+        '-s',
+        'chat.v2',
+        '-H',
+        'X-Trace: abc 123',
+        '--header',
+        'X-Other:yes',
+        '-o',
+        'http://origin.test',
+        '--auth',
+        'user:pa:ss',
+        '-x',
+        'hi',
+        '-w',
+        '0.2'
+      ]);
 
-    server.on('upgrade', (req, socket) => {
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
-    });
-    server.listen(0, HOST);
-    await once(server, 'listening');
-    t.after(() => server.close());
+      assert.strictEqual(result.code, 0, result.stderr);
+      const peer = server.peers[0];
 
-    const result = await run(['-c', `ws://${HOST}:${server.address().port}`, '-x', 'hi']);
-
-    assert.strictEqual(result.code, 1);
-    assert.strictEqual(
-      result.stderr,
-      'error: server rejected the handshake: 403 Forbidden\n'
-    );
-  });
-
-  test('-L follows a redirect; without it the redirect is reported', { timeout: TEST_LIMIT }, async (t) => {
-    const target = await echo();
-    const server = http.createServer();
-
-    server.on('upgrade', (req, socket) => {
-      socket.end(
-        'HTTP/1.1 302 Found\r\n' +
-          `Location: ${target.url}/moved\r\n` +
-          'Content-Length: 0\r\n\r\n'
+      assert.strictEqual(peer.url, '/room?id=7');
+      assert.strictEqual(
+        peer.headers['sec-websocket-protocol'],
+        'chat.v1,chat.v2'
       );
-    });
-    server.listen(0, HOST);
-    await once(server, 'listening');
-    t.after(() => server.close());
+      assert.strictEqual(peer.protocol, 'chat.v2');
+      assert.strictEqual(peer.headers['x-trace'], 'abc 123');
+      assert.strictEqual(peer.headers['x-other'], 'yes');
+      assert.strictEqual(peer.headers.origin, 'http://origin.test');
+      assert.strictEqual(
+        peer.headers.authorization,
+        'Basic ' + Buffer.from('user:pa:ss').toString('base64')
+      );
+      assert.match(result.stderr, /subprotocol chat\.v2/);
+    }
+  );
 
-    const url = `ws://${HOST}:${server.address().port}/old`;
-    const stay = await run(['-c', url, '-x', 'hi']);
+  test(
+    '-p 8 speaks version 8; --no-deflate offers no extension',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo({ perMessageDeflate: true });
 
-    assert.strictEqual(stay.code, 1);
-    assert.match(stay.stderr, /302 Found \(redirect to .*\/moved; -L follows it\)/);
+      await run(['-c', server.url, '-x', 'a', '-w', '0.1']);
+      await run([
+        '-c',
+        server.url,
+        '-p',
+        '8',
+        '--no-deflate',
+        '-x',
+        'b',
+        '-w',
+        '0.1'
+      ]);
 
-    const follow = await run(['-c', url, '-L', '-x', 'hi', '-w', '0.2']);
+      assert.strictEqual(
+        server.peers[0].headers['sec-websocket-version'],
+        '13'
+      );
+      assert.match(
+        server.peers[0].headers['sec-websocket-extensions'],
+        /permessage-deflate/
+      );
+      assert.strictEqual(server.peers[1].headers['sec-websocket-version'], '8');
+      assert.strictEqual(
+        server.peers[1].headers['sec-websocket-extensions'],
+        undefined
+      );
+      assert.deepStrictEqual(server.peers[1].messages, ['b']);
+    }
+  );
 
-    assert.strictEqual(follow.code, 0, follow.stderr);
-    assert.strictEqual(follow.stdout, '< hi\n');
-    assert.strictEqual(target.peers[0].url, '/moved');
+  test(
+    '--slash: /ping, /pong, /close code reason, // and unknown commands',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const result = await run(['-c', server.url, '--slash', '-P', '-w', '5'], {
+        input:
+          '/ping are you there\n//etc\n/frobnicate\n/close 99\n/close 4000 see you\n'
+      });
 
-    const limited = await run(['-c', url, '-L', '--max-redirects', '0', '-x', 'hi']);
+      assert.strictEqual(result.code, 0, result.stderr);
+      const peer = server.peers[0];
 
-    assert.strictEqual(limited.code, 1);
-    assert.match(limited.stderr, /maximum redirects exceeded/i);
-  });
+      assert.deepStrictEqual(peer.pings, ['are you there']);
+      assert.deepStrictEqual(peer.messages, ['/etc']);
+      assert.deepStrictEqual(await peer.closed, {
+        code: 4000,
+        reason: 'see you'
+      });
+      assert.match(result.stdout, /^< pong \(data: "are you there"\)$/m);
+      assert.match(result.stdout, /^< \/etc$/m);
+      assert.match(result.stderr, /unknown command \/frobnicate/);
+      assert.match(result.stderr, /invalid close code '99'/);
+      assert.match(
+        result.stderr,
+        /disconnected \(code 4000, reason "see you"\)/
+      );
+    }
+  );
 
-  test('--proxy tunnels through an HTTP CONNECT proxy', { timeout: TEST_LIMIT }, async (t) => {
-    const target = await echo();
-    const proxy = http.createServer((req, res) => {
-      res.statusCode = 405;
-      res.end();
-    });
-    const seen = [];
+  test(
+    'without --slash, /ping is an ordinary message',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const result = await run(['-c', server.url, '-x', '/ping', '-w', '0.2']);
 
-    proxy.on('connect', (req, socket, head) => {
-      seen.push({ url: req.url, auth: req.headers['proxy-authorization'] });
-      socket.on('error', () => {});
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.deepStrictEqual(server.peers[0].messages, ['/ping']);
+      assert.deepStrictEqual(server.peers[0].pings, []);
+    }
+  );
 
-      if (req.url !== `${HOST}:${target.port}`) {
-        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  test(
+    'a close by the server prints its code and reason',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const normal = await run([
+        '-c',
+        server.url,
+        '-x',
+        'close 4001 go away',
+        '-w',
+        '5'
+      ]);
+
+      assert.strictEqual(normal.code, 0, normal.stderr);
+      assert.match(
+        normal.stderr,
+        /disconnected by the server \(code 4001, reason "go away"\)/
+      );
+
+      const failure = await run([
+        '-c',
+        server.url,
+        '-x',
+        'close 1011 it broke',
+        '-w',
+        '5'
+      ]);
+
+      assert.strictEqual(failure.code, 1);
+      assert.match(
+        failure.stderr,
+        /^error: connection closed by the server \(code 1011, reason "it broke"\)$/m
+      );
+    }
+  );
+
+  test(
+    'a bad URL exits 2 with a readable message',
+    { timeout: TEST_LIMIT },
+    async () => {
+      for (const url of ['ftp://127.0.0.1/', 'ws://exa mple', 'ws://[::1']) {
+        const result = await run(['-c', url]);
+
+        assert.strictEqual(result.code, 2, url);
+        assert.match(result.stderr, /^error: bad URL/m, url);
+        assert.strictEqual(result.stderr.split('\n')[0].includes('\n'), false);
+      }
+    }
+  );
+
+  test(
+    'bad flags exit 2 and point to --help',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const cases = [
+        [['--frobnicate'], /unknown option '--frobnicate'/],
+        [[], /give -l <port> to listen or -c <url> to connect/],
+        [['-l', '1', '-c', 'ws://127.0.0.1:1'], /not both/],
+        [['-c', 'ws://127.0.0.1:1', '-p', '9'], /must be 8 or 13/],
+        [['-c', 'ws://127.0.0.1:1', '-w', 'soon'], /number of seconds/],
+        [['-c', 'ws://127.0.0.1:1', '-H', 'no colon'], /--header/],
+        [
+          ['-c', 'ws://127.0.0.1:1', '--ca', '/nonexistent/ca.pem'],
+          /cannot read --ca/
+        ],
+        [['-l', '70000'], /integer from 0 to 65535/],
+        [['-l', '0', '-x', 'hi'], /only works with -c/]
+      ];
+
+      for (const [args, pattern] of cases) {
+        const result = await run(args);
+
+        assert.strictEqual(result.code, 2, args.join(' '));
+        assert.match(result.stderr, pattern, args.join(' '));
+        assert.match(result.stderr, /wsrs --help/);
+      }
+    }
+  );
+
+  test(
+    'a refused connection exits 1 and says so',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const port = await closedPort();
+      const result = await run(['-c', `ws://${HOST}:${port}`, '-x', 'hi']);
+
+      assert.strictEqual(result.code, 1);
+      assert.strictEqual(
+        result.stderr,
+        `error: connection refused by ${HOST}:${port}\n`
+      );
+      assert.strictEqual(result.stdout, '');
+    }
+  );
+
+  test(
+    'a rejected handshake exits 1 with the status code',
+    { timeout: TEST_LIMIT },
+    async (t) => {
+      const server = http.createServer();
+
+      server.on('upgrade', (req, socket) => {
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      });
+      server.listen(0, HOST);
+      await once(server, 'listening');
+      t.after(() => server.close());
+
+      const result = await run([
+        '-c',
+        `ws://${HOST}:${server.address().port}`,
+        '-x',
+        'hi'
+      ]);
+
+      assert.strictEqual(result.code, 1);
+      assert.strictEqual(
+        result.stderr,
+        'error: server rejected the handshake: 403 Forbidden\n'
+      );
+    }
+  );
+
+  test(
+    '-L follows a redirect; without it the redirect is reported',
+    { timeout: TEST_LIMIT },
+    async (t) => {
+      const target = await echo();
+      const server = http.createServer();
+
+      server.on('upgrade', (req, socket) => {
+        socket.end(
+          'HTTP/1.1 302 Found\r\n' +
+            `Location: ${target.url}/moved\r\n` +
+            'Content-Length: 0\r\n\r\n'
+        );
+      });
+      server.listen(0, HOST);
+      await once(server, 'listening');
+      t.after(() => server.close());
+
+      const url = `ws://${HOST}:${server.address().port}/old`;
+      const stay = await run(['-c', url, '-x', 'hi']);
+
+      assert.strictEqual(stay.code, 1);
+      assert.match(
+        stay.stderr,
+        /302 Found \(redirect to .*\/moved; -L follows it\)/
+      );
+
+      const follow = await run(['-c', url, '-L', '-x', 'hi', '-w', '0.2']);
+
+      assert.strictEqual(follow.code, 0, follow.stderr);
+      assert.strictEqual(follow.stdout, '< hi\n');
+      assert.strictEqual(target.peers[0].url, '/moved');
+
+      const limited = await run([
+        '-c',
+        url,
+        '-L',
+        '--max-redirects',
+        '0',
+        '-x',
+        'hi'
+      ]);
+
+      assert.strictEqual(limited.code, 1);
+      assert.match(limited.stderr, /maximum redirects exceeded/i);
+    }
+  );
+
+  test(
+    '--proxy tunnels through an HTTP CONNECT proxy',
+    { timeout: TEST_LIMIT },
+    async (t) => {
+      const target = await echo();
+      const proxy = http.createServer((req, res) => {
+        res.statusCode = 405;
+        res.end();
+      });
+      const seen = [];
+
+      proxy.on('connect', (req, socket, head) => {
+        seen.push({ url: req.url, auth: req.headers['proxy-authorization'] });
+        socket.on('error', () => {});
+
+        if (req.url !== `${HOST}:${target.port}`) {
+          socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+          return;
+        }
+
+        const upstream = net.connect(target.port, HOST, () => {
+          socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.write(head);
+          upstream.pipe(socket);
+          socket.pipe(upstream);
+        });
+
+        upstream.on('error', () => socket.destroy());
+      });
+      proxy.listen(0, HOST);
+      await once(proxy, 'listening');
+      t.after(() => proxy.close());
+
+      const proxyUrl = `http://me:secret@${HOST}:${proxy.address().port}`;
+      const result = await run([
+        '-c',
+        target.url,
+        '--proxy',
+        proxyUrl,
+        '-x',
+        'through',
+        '-w',
+        '0.2'
+      ]);
+
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.strictEqual(result.stdout, '< through\n');
+      assert.deepStrictEqual(seen[0], {
+        url: `${HOST}:${target.port}`,
+        auth: 'Basic ' + Buffer.from('me:secret').toString('base64')
+      });
+
+      const refused = await run([
+        '-c',
+        `ws://${HOST}:1`,
+        '--proxy',
+        proxyUrl,
+        '-x',
+        'hi'
+      ]);
+
+      assert.strictEqual(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /^error: proxy refused to connect to 127\.0\.0\.1:1: 403 Forbidden$/m
+      );
+    }
+  );
+
+  test(
+    'ws+unix: URLs reach a server on a Unix socket',
+    {
+      timeout: TEST_LIMIT,
+      skip: process.platform === 'win32' && 'no Unix sockets'
+    },
+    async (t) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-cli-'));
+      const socketPath = path.join(dir, 's.sock');
+      const server = http.createServer();
+      const wss = new WebSocketServer({ server });
+
+      wss.on('connection', (ws, req) => ws.send(`path ${req.url}`));
+      server.listen(socketPath);
+      await once(server, 'listening');
+      t.after(() => {
+        for (const client of wss.clients) client.terminate();
+        server.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+
+      const result = await run([
+        '-c',
+        `ws+unix:${socketPath}:/chat?x=1`,
+        '-w',
+        '0.2'
+      ]);
+
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.strictEqual(result.stdout, '< path /chat?x=1\n');
+    }
+  );
+
+  test(
+    'TLS: an untrusted certificate fails; --ca and -n succeed',
+    { timeout: TEST_LIMIT },
+    async (t) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-cli-tls-'));
+
+      t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+      const certFile = path.join(dir, 'cert.pem');
+      const keyFile = path.join(dir, 'key.pem');
+      const made = spawnSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-keyout',
+          keyFile,
+          '-out',
+          certFile,
+          '-days',
+          '2',
+          '-subj',
+          '/CN=wsrs test',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1,DNS:localhost'
+        ],
+        { encoding: 'utf8' }
+      );
+
+      if (made.error || made.status !== 0) {
+        t.skip('openssl (1.1.1 or later) is needed to make a test certificate');
         return;
       }
 
-      const upstream = net.connect(target.port, HOST, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
+      const server = https.createServer({
+        cert: fs.readFileSync(certFile),
+        key: fs.readFileSync(keyFile)
+      });
+      const wss = new WebSocketServer({ server });
+
+      wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+      server.listen(0, HOST);
+      await once(server, 'listening');
+      t.after(() => {
+        for (const client of wss.clients) client.terminate();
+        server.close();
       });
 
-      upstream.on('error', () => socket.destroy());
-    });
-    proxy.listen(0, HOST);
-    await once(proxy, 'listening');
-    t.after(() => proxy.close());
+      const url = `wss://${HOST}:${server.address().port}`;
+      const untrusted = await run(['-c', url, '-x', 'hi']);
 
-    const proxyUrl = `http://me:secret@${HOST}:${proxy.address().port}`;
-    const result = await run([
-      '-c', target.url, '--proxy', proxyUrl, '-x', 'through', '-w', '0.2'
-    ]);
+      assert.strictEqual(untrusted.code, 1);
+      assert.match(
+        untrusted.stderr,
+        /^error: TLS failure: .*self[- ]signed.*--ca <file>.*-n/m
+      );
 
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.strictEqual(result.stdout, '< through\n');
-    assert.deepStrictEqual(seen[0], {
-      url: `${HOST}:${target.port}`,
-      auth: 'Basic ' + Buffer.from('me:secret').toString('base64')
-    });
+      const trusted = await run([
+        '-c',
+        url,
+        '--ca',
+        certFile,
+        '-x',
+        'hi',
+        '-w',
+        '0.2'
+      ]);
 
-    const refused = await run([
-      '-c', `ws://${HOST}:1`, '--proxy', proxyUrl, '-x', 'hi'
-    ]);
+      assert.strictEqual(trusted.code, 0, trusted.stderr);
+      assert.strictEqual(trusted.stdout, '< hi\n');
 
-    assert.strictEqual(refused.code, 1);
-    assert.match(refused.stderr, /^error: proxy refused to connect to 127\.0\.0\.1:1: 403 Forbidden$/m);
-  });
+      const unchecked = await run(['-c', url, '-n', '-x', 'hi', '-w', '0.2']);
 
-  test('ws+unix: URLs reach a server on a Unix socket', { timeout: TEST_LIMIT, skip: process.platform === 'win32' && 'no Unix sockets' }, async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-cli-'));
-    const socketPath = path.join(dir, 's.sock');
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server });
+      assert.strictEqual(unchecked.code, 0, unchecked.stderr);
 
-    wss.on('connection', (ws, req) => ws.send(`path ${req.url}`));
-    server.listen(socketPath);
-    await once(server, 'listening');
-    t.after(() => {
-      for (const client of wss.clients) client.terminate();
-      server.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+      const plain = await run(['-c', url.replace('wss:', 'ws:'), '-x', 'hi']);
 
-    const result = await run(['-c', `ws+unix:${socketPath}:/chat?x=1`, '-w', '0.2']);
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.strictEqual(result.stdout, '< path /chat?x=1\n');
-  });
-
-  test('TLS: an untrusted certificate fails; --ca and -n succeed', { timeout: TEST_LIMIT }, async (t) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-cli-tls-'));
-
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-    const certFile = path.join(dir, 'cert.pem');
-    const keyFile = path.join(dir, 'key.pem');
-    const made = spawnSync(
-      'openssl',
-      [
-        'req', '-x509', '-newkey', 'ec',
-        '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyFile, '-out', certFile, '-days', '2',
-        '-subj', '/CN=wsrs test',
-        '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'
-      ],
-      { encoding: 'utf8' }
-    );
-
-    if (made.error || made.status !== 0) {
-      t.skip('openssl (1.1.1 or later) is needed to make a test certificate');
-      return;
+      assert.strictEqual(plain.code, 1);
     }
+  );
 
-    const server = https.createServer({
-      cert: fs.readFileSync(certFile),
-      key: fs.readFileSync(keyFile)
-    });
-    const wss = new WebSocketServer({ server });
+  test(
+    'listen mode: prints what a client sends and sends typed lines',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = start([
+        '-l',
+        '0',
+        '--host',
+        HOST,
+        '-s',
+        'chat',
+        '-P',
+        '-b'
+      ]);
+      const { output } = server;
 
-    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
-    server.listen(0, HOST);
-    await once(server, 'listening');
-    t.after(() => {
-      for (const client of wss.clients) client.terminate();
-      server.close();
-    });
+      await waitFor(
+        () => output.stderr,
+        /listening on ws:\/\/127\.0\.0\.1:\d+/
+      );
 
-    const url = `wss://${HOST}:${server.address().port}`;
-    const untrusted = await run(['-c', url, '-x', 'hi']);
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(output.stderr)[1]);
+      const client = new WebSocket(`ws://${HOST}:${port}/path?q=1`, [
+        'x',
+        'chat'
+      ]);
 
-    assert.strictEqual(untrusted.code, 1);
-    assert.match(untrusted.stderr, /^error: TLS failure: .*self[- ]signed.*--ca <file>.*-n/m);
+      await once(client, 'open');
+      assert.strictEqual(client.protocol, 'chat');
+      await waitFor(
+        () => output.stderr,
+        /client #1 connected \(from 127\.0\.0\.1:\d+, path \/path\?q=1, subprotocol chat\)/
+      );
 
-    const trusted = await run(['-c', url, '--ca', certFile, '-x', 'hi', '-w', '0.2']);
+      client.send('from the client');
+      client.send(Buffer.from([0, 1, 0xfe]));
+      client.ping('are you there');
+      await waitFor(() => output.stdout, /< ping/);
+      assert.strictEqual(
+        output.stdout,
+        '< from the client\n< (binary, 3 bytes) 00 01 fe\n< ping (data: "are you there")\n'
+      );
 
-    assert.strictEqual(trusted.code, 0, trusted.stderr);
-    assert.strictEqual(trusted.stdout, '< hi\n');
+      const reply = once(client, 'message');
 
-    const unchecked = await run(['-c', url, '-n', '-x', 'hi', '-w', '0.2']);
+      server.child.stdin.write('from the server\n');
+      const [data, isBinary] = await reply;
 
-    assert.strictEqual(unchecked.code, 0, unchecked.stderr);
+      assert.strictEqual(data.toString(), 'from the server');
+      assert.strictEqual(isBinary, false);
 
-    const plain = await run(['-c', url.replace('wss:', 'ws:'), '-x', 'hi']);
+      // A second client: messages are tagged while both are connected.
+      const other = new WebSocket(`ws://${HOST}:${port}`, ['chat']);
 
-    assert.strictEqual(plain.code, 1);
-  });
+      await once(other, 'open');
+      await waitFor(() => output.stderr, /client #2 connected/);
+      other.send('second');
+      await waitFor(() => output.stdout, /< \[#2\] second/);
 
-  test('listen mode: prints what a client sends and sends typed lines', { timeout: TEST_LIMIT }, async () => {
-    const server = start(['-l', '0', '--host', HOST, '-s', 'chat', '-P', '-b']);
-    const { output } = server;
+      const closed = once(client, 'close');
 
-    await waitFor(() => output.stderr, /listening on ws:\/\/127\.0\.0\.1:\d+/);
+      other.close();
+      server.child.kill('SIGINT');
 
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(output.stderr)[1]);
-    const client = new WebSocket(`ws://${HOST}:${port}/path?q=1`, ['x', 'chat']);
+      const [code, reason] = await closed;
 
-    await once(client, 'open');
-    assert.strictEqual(client.protocol, 'chat');
-    await waitFor(() => output.stderr, /client #1 connected \(from 127\.0\.0\.1:\d+, path \/path\?q=1, subprotocol chat\)/);
+      assert.strictEqual(code, 1001);
+      assert.strictEqual(reason.toString(), 'server shutting down');
 
-    client.send('from the client');
-    client.send(Buffer.from([0, 1, 0xfe]));
-    client.ping('are you there');
-    await waitFor(() => output.stdout, /< ping/);
-    assert.strictEqual(
-      output.stdout,
-      '< from the client\n< (binary, 3 bytes) 00 01 fe\n< ping (data: "are you there")\n'
-    );
+      const result = await server.done;
 
-    const reply = once(client, 'message');
+      assert.strictEqual(result.code, 0, result.stderr);
+      assert.match(result.stderr, /client #1 disconnected \(code 1001/);
+    }
+  );
 
-    server.child.stdin.write('from the server\n');
-    const [data, isBinary] = await reply;
+  test(
+    'listen mode: a port in use exits 1',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const result = await run(['-l', String(server.port), '--host', HOST]);
 
-    assert.strictEqual(data.toString(), 'from the server');
-    assert.strictEqual(isBinary, false);
+      assert.strictEqual(result.code, 1);
+      assert.match(
+        result.stderr,
+        /^error: 127\.0\.0\.1:\d+ is already in use$/m
+      );
+    }
+  );
 
-    // A second client: messages are tagged while both are connected.
-    const other = new WebSocket(`ws://${HOST}:${port}`, ['chat']);
+  test(
+    'colors: FORCE_COLOR turns them on, --no-color and NO_COLOR off',
+    { timeout: TEST_LIMIT },
+    async () => {
+      const server = await echo();
+      const args = ['-c', server.url, '-x', 'hi', '-w', '0.1'];
+      const forced = await run(args, { env: { FORCE_COLOR: '1' } });
 
-    await once(other, 'open');
-    await waitFor(() => output.stderr, /client #2 connected/);
-    other.send('second');
-    await waitFor(() => output.stdout, /< \[#2\] second/);
+      assert.strictEqual(forced.code, 0, forced.stderr);
+      assert.match(forced.stdout, SGR);
+      assert.match(forced.stderr, SGR);
 
-    const closed = once(client, 'close');
+      const off = await run([...args, '--no-color'], {
+        env: { FORCE_COLOR: '1' }
+      });
 
-    other.close();
-    server.child.kill('SIGINT');
+      assert.strictEqual(off.code, 0, off.stderr);
+      assert.strictEqual(off.stdout, '< hi\n');
+      assert.doesNotMatch(off.stderr, SGR);
 
-    const [code, reason] = await closed;
+      const env = await run(args, { env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
 
-    assert.strictEqual(code, 1001);
-    assert.strictEqual(reason.toString(), 'server shutting down');
-
-    const result = await server.done;
-
-    assert.strictEqual(result.code, 0, result.stderr);
-    assert.match(result.stderr, /client #1 disconnected \(code 1001/);
-  });
-
-  test('listen mode: a port in use exits 1', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const result = await run(['-l', String(server.port), '--host', HOST]);
-
-    assert.strictEqual(result.code, 1);
-    assert.match(result.stderr, /^error: 127\.0\.0\.1:\d+ is already in use$/m);
-  });
-
-  test('colors: FORCE_COLOR turns them on, --no-color and NO_COLOR off', { timeout: TEST_LIMIT }, async () => {
-    const server = await echo();
-    const args = ['-c', server.url, '-x', 'hi', '-w', '0.1'];
-    const forced = await run(args, { env: { FORCE_COLOR: '1' } });
-
-    assert.strictEqual(forced.code, 0, forced.stderr);
-    assert.match(forced.stdout, SGR);
-    assert.match(forced.stderr, SGR);
-
-    const off = await run([...args, '--no-color'], { env: { FORCE_COLOR: '1' } });
-
-    assert.strictEqual(off.code, 0, off.stderr);
-    assert.strictEqual(off.stdout, '< hi\n');
-    assert.doesNotMatch(off.stderr, SGR);
-
-    const env = await run(args, { env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
-
-    assert.doesNotMatch(env.stdout + env.stderr, SGR);
-  });
+      assert.doesNotMatch(env.stdout + env.stderr, SGR);
+    }
+  );
 
   describe('on a terminal', () => {
     const driver = findPty();
@@ -873,59 +1128,67 @@ describe('wsrs command line', { timeout: 120000 }, () => {
       ? false
       : 'neither util-linux script nor python3 with its pty module is available';
 
-    test('line editing, history, colors and Ctrl+D', { timeout: TEST_LIMIT, skip }, async () => {
-      const server = await echo();
-      const session = startOnPty(driver, ['-c', server.url]);
-      const plain = () => session.read().replace(ANSI, '');
+    test(
+      'line editing, history, colors and Ctrl+D',
+      { timeout: TEST_LIMIT, skip },
+      async () => {
+        const server = await echo();
+        const session = startOnPty(driver, ['-c', server.url]);
+        const plain = () => session.read().replace(ANSI, '');
 
-      await waitFor(plain, /connected to .*press CTRL\+C to quit/);
+        await waitFor(plain, /connected to .*press CTRL\+C to quit/);
 
-      // Type "helo", go one left, insert the missing "l", send.
-      session.type('helo');
-      await waitFor(plain, /> helo/);
-      session.type('\x1b[D');
-      await waitFor(session.read, /\x1b\[1D/);
-      session.type('l');
-      await waitFor(plain, /> hello/);
-      session.type('\r');
-      await waitFor(plain, /< hello/);
+        // Type "helo", go one left, insert the missing "l", send.
+        session.type('helo');
+        await waitFor(plain, /> helo/);
+        session.type('\x1b[D');
+        await waitFor(session.read, /\x1b\[1D/);
+        session.type('l');
+        await waitFor(plain, /> hello/);
+        session.type('\r');
+        await waitFor(plain, /< hello/);
 
-      // Up arrow brings the line back; send it again.
-      const before = count(plain(), '> hello');
+        // Up arrow brings the line back; send it again.
+        const before = count(plain(), '> hello');
 
-      session.type('\x1b[A');
-      await waitFor(plain, new RegExp(`(> hello[\\s\\S]*){${before + 1}}`));
-      session.type('\r');
-      await waitFor(plain, /< hello[\s\S]*< hello/);
+        session.type('\x1b[A');
+        await waitFor(plain, new RegExp(`(> hello[\\s\\S]*){${before + 1}}`));
+        session.type('\r');
+        await waitFor(plain, /< hello[\s\S]*< hello/);
 
-      // Ctrl+D on an empty line closes normally.
-      session.type('\x04');
+        // Ctrl+D on an empty line closes normally.
+        session.type('\x04');
 
-      const { code, output } = await session.done;
+        const { code, output } = await session.done;
 
-      assert.strictEqual(code, 0, output);
-      assert.deepStrictEqual(server.peers[0].messages, ['hello', 'hello']);
-      assert.strictEqual((await server.peers[0].closed).code, 1000);
-      assert.match(output, SGR, 'colored on a terminal');
-      assert.match(output.replace(ANSI, ''), /disconnected \(code 1000\)/);
-    });
+        assert.strictEqual(code, 0, output);
+        assert.deepStrictEqual(server.peers[0].messages, ['hello', 'hello']);
+        assert.strictEqual((await server.peers[0].closed).code, 1000);
+        assert.match(output, SGR, 'colored on a terminal');
+        assert.match(output.replace(ANSI, ''), /disconnected \(code 1000\)/);
+      }
+    );
 
-    test('--no-color on a terminal; Ctrl+C closes', { timeout: TEST_LIMIT, skip }, async () => {
-      const server = await echo();
-      const session = startOnPty(driver, ['-c', server.url, '--no-color']);
+    test(
+      '--no-color on a terminal; Ctrl+C closes',
+      { timeout: TEST_LIMIT, skip },
+      async () => {
+        const server = await echo();
+        const session = startOnPty(driver, ['-c', server.url, '--no-color']);
 
-      await waitFor(session.read, /connected to/);
-      session.type('hi');
-      await waitFor(session.read, /hi/);
-      session.type('\r');
-      await waitFor(session.read, /< hi/);
-      session.type('\x03');
+        await waitFor(session.read, /connected to/);
+        session.type('hi');
+        await waitFor(session.read, /hi/);
+        session.type('\r');
+        await waitFor(session.read, /< hi/);
+        session.type('\x03');
 
-      const { code, output } = await session.done;
+        const { code, output } = await session.done;
 
-      assert.strictEqual(code, 0, output);
-      assert.doesNotMatch(output, SGR);
-      assert.strictEqual((await server.peers[0].closed).code, 1000);
-    });
+        assert.strictEqual(code, 0, output);
+        assert.doesNotMatch(output, SGR);
+        assert.strictEqual((await server.peers[0].closed).code, 1000);
+      }
+    );
   });
 });

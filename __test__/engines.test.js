@@ -252,7 +252,10 @@ function upgradeHeaders(extra = {}) {
 }
 
 /** The text of an HTTP/1.1 request; headers set to `undefined` are left out. */
-function requestText(port, { method = 'GET', target = '/', headers = {} } = {}) {
+function requestText(
+  port,
+  { method = 'GET', target = '/', headers = {} } = {}
+) {
   const lines = [`${method} ${target} HTTP/1.1`, `Host: ${HOST}:${port}`];
 
   for (const [name, value] of Object.entries(headers)) {
@@ -423,148 +426,177 @@ async function rawRequest(res, port, text) {
 for (const engine of ENGINES) {
   describe(`engine: ${engine}`, () => {
     describe('messages', () => {
-      check('echoes text and binary; message gets (Buffer, isBinary)', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const atServer = messages(peer, 2);
+      check(
+        'echoes text and binary; message gets (Buffer, isBinary)',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const atServer = messages(peer, 2);
 
-        peer.on('message', (data, isBinary) => {
-          peer.send(data, { binary: isBinary });
-        });
+          peer.on('message', (data, isBinary) => {
+            peer.send(data, { binary: isBinary });
+          });
 
-        const echoed = messages(client, 2);
+          const echoed = messages(client, 2);
 
-        client.send('hello engines');
-        client.send(Buffer.from([0, 1, 2, 254, 255]));
+          client.send('hello engines');
+          client.send(Buffer.from([0, 1, 2, 254, 255]));
 
-        const [[text, textIsBinary], [bin, binIsBinary]] = await atServer;
+          const [[text, textIsBinary], [bin, binIsBinary]] = await atServer;
 
-        assert.ok(Buffer.isBuffer(text));
-        assert.strictEqual(text.toString(), 'hello engines');
-        assert.strictEqual(textIsBinary, false);
-        assert.ok(Buffer.isBuffer(bin));
-        assert.deepStrictEqual([...bin], [0, 1, 2, 254, 255]);
-        assert.strictEqual(binIsBinary, true);
+          assert.ok(Buffer.isBuffer(text));
+          assert.strictEqual(text.toString(), 'hello engines');
+          assert.strictEqual(textIsBinary, false);
+          assert.ok(Buffer.isBuffer(bin));
+          assert.deepStrictEqual([...bin], [0, 1, 2, 254, 255]);
+          assert.strictEqual(binIsBinary, true);
 
-        const [[text2, isBinary2], [bin2, isBinary3]] = await echoed;
+          const [[text2, isBinary2], [bin2, isBinary3]] = await echoed;
 
-        assert.strictEqual(text2.toString(), 'hello engines');
-        assert.strictEqual(isBinary2, false);
-        assert.deepStrictEqual([...bin2], [0, 1, 2, 254, 255]);
-        assert.strictEqual(isBinary3, true);
-      });
+          assert.strictEqual(text2.toString(), 'hello engines');
+          assert.strictEqual(isBinary2, false);
+          assert.deepStrictEqual([...bin2], [0, 1, 2, 254, 255]);
+          assert.strictEqual(isBinary3, true);
+        }
+      );
 
-      check('Blobs, compressed or not, keep their place among other messages', async (res) => {
-        const { client, peer } = await pair(res, engine, { perMessageDeflate: { threshold: 0 } });
-        const got = messages(client, 5);
+      check(
+        'Blobs, compressed or not, keep their place among other messages',
+        async (res) => {
+          const { client, peer } = await pair(res, engine, {
+            perMessageDeflate: { threshold: 0 }
+          });
+          const got = messages(client, 5);
 
-        peer.send(new Blob(['blob one '.repeat(300)]));
-        peer.send('text after');
-        peer.send(new Blob([Buffer.from([1, 2, 3])]), { compress: false });
-        peer.send(new Blob(['blob three']));
-        peer.send('last');
+          peer.send(new Blob(['blob one '.repeat(300)]));
+          peer.send('text after');
+          peer.send(new Blob([Buffer.from([1, 2, 3])]), { compress: false });
+          peer.send(new Blob(['blob three']));
+          peer.send('last');
 
-        const texts = (await got).map(([data]) => String(data));
+          const texts = (await got).map(([data]) => String(data));
 
-        assert.match(client.extensions, /permessage-deflate/);
-        assert.deepStrictEqual(texts, [
-          'blob one '.repeat(300),
-          'text after',
-          '\u0001\u0002\u0003',
-          'blob three',
-          'last'
-        ]);
-      });
+          assert.match(client.extensions, /permessage-deflate/);
+          assert.deepStrictEqual(texts, [
+            'blob one '.repeat(300),
+            'text after',
+            '\u0001\u0002\u0003',
+            'blob three',
+            'last'
+          ]);
+        }
+      );
 
-      check('echoes messages of every size intact, several per read and across reads', async (res) => {
-        const { client, peer } = await pair(res, engine);
+      check(
+        'echoes messages of every size intact, several per read and across reads',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
 
-        peer.on('message', (data, isBinary) => {
-          peer.send(data, { binary: isBinary });
-        });
+          peer.on('message', (data, isBinary) => {
+            peer.send(data, { binary: isBinary });
+          });
 
-        // Sizes either side of the engine's copy/no-copy thresholds (16 KiB
-        // and 64 KiB), sent back to back so that a read holds several.
-        const sizes = [1, 125, 126, 16383, 16384, 20000, 65535, 65536, 100000, 1 << 20];
-        const sent = sizes.map((n, i) => {
-          const buf = Buffer.alloc(n);
+          // Sizes either side of the engine's copy/no-copy thresholds (16 KiB
+          // and 64 KiB), sent back to back so that a read holds several.
+          const sizes = [
+            1,
+            125,
+            126,
+            16383,
+            16384,
+            20000,
+            65535,
+            65536,
+            100000,
+            1 << 20
+          ];
+          const sent = sizes.map((n, i) => {
+            const buf = Buffer.alloc(n);
 
-          for (let j = 0; j < n; j++) buf[j] = (j * 31 + i) & 0xff;
-          return buf;
-        });
-        const texts = [20000, 70000].map((n) => 'é'.repeat(n / 2));
-        const echoed = messages(client, sent.length + texts.length);
+            for (let j = 0; j < n; j++) buf[j] = (j * 31 + i) & 0xff;
+            return buf;
+          });
+          const texts = [20000, 70000].map((n) => 'é'.repeat(n / 2));
+          const echoed = messages(client, sent.length + texts.length);
 
-        for (const buf of sent) client.send(buf);
-        for (const text of texts) client.send(text);
+          for (const buf of sent) client.send(buf);
+          for (const text of texts) client.send(text);
 
-        const got = await echoed;
+          const got = await echoed;
 
-        sent.forEach((buf, i) => {
-          assert.strictEqual(got[i][1], true);
-          assert.ok(got[i][0].equals(buf), `message of ${buf.length} bytes`);
-        });
-        texts.forEach((text, i) => {
-          const [data, isBinary] = got[sent.length + i];
+          sent.forEach((buf, i) => {
+            assert.strictEqual(got[i][1], true);
+            assert.ok(got[i][0].equals(buf), `message of ${buf.length} bytes`);
+          });
+          texts.forEach((text, i) => {
+            const [data, isBinary] = got[sent.length + i];
 
-          assert.strictEqual(isBinary, false);
-          assert.strictEqual(data.toString(), text);
-        });
-      }, 8000);
+            assert.strictEqual(isBinary, false);
+            assert.strictEqual(data.toString(), text);
+          });
+        },
+        8000
+      );
 
-      check('binaryType "arraybuffer" on the server socket gives ArrayBuffer', async (res) => {
-        const { client, peer } = await pair(res, engine);
+      check(
+        'binaryType "arraybuffer" on the server socket gives ArrayBuffer',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
 
-        assert.strictEqual(peer.binaryType, 'nodebuffer');
-        peer.binaryType = 'arraybuffer';
-        assert.strictEqual(peer.binaryType, 'arraybuffer');
+          assert.strictEqual(peer.binaryType, 'nodebuffer');
+          peer.binaryType = 'arraybuffer';
+          assert.strictEqual(peer.binaryType, 'arraybuffer');
 
-        const received = once(peer, 'message');
+          const received = once(peer, 'message');
 
-        client.send(Buffer.from([9, 8, 7]));
+          client.send(Buffer.from([9, 8, 7]));
 
-        const [data, isBinary] = await received;
+          const [data, isBinary] = await received;
 
-        assert.ok(data instanceof ArrayBuffer, 'an ArrayBuffer');
-        assert.deepStrictEqual([...new Uint8Array(data)], [9, 8, 7]);
-        assert.strictEqual(isBinary, true);
-      });
+          assert.ok(data instanceof ArrayBuffer, 'an ArrayBuffer');
+          assert.deepStrictEqual([...new Uint8Array(data)], [9, 8, 7]);
+          assert.strictEqual(isBinary, true);
+        }
+      );
     });
 
     describe('the connection event', () => {
-      check('gets (ws, req) with url, method, headers, rawHeaders and socket', async (res) => {
-        const { peer, req } = await pair(
-          res,
-          engine,
-          {},
-          {
-            path: '/room/7?user=ada&mode=read',
-            options: { headers: { 'X-Engine-Probe': 'probe-value' } }
+      check(
+        'gets (ws, req) with url, method, headers, rawHeaders and socket',
+        async (res) => {
+          const { peer, req } = await pair(
+            res,
+            engine,
+            {},
+            {
+              path: '/room/7?user=ada&mode=read',
+              options: { headers: { 'X-Engine-Probe': 'probe-value' } }
+            }
+          );
+
+          assert.strictEqual(typeof peer.send, 'function');
+          assert.strictEqual(peer.readyState, WebSocket.OPEN);
+          assert.strictEqual(req.url, '/room/7?user=ada&mode=read');
+          assert.strictEqual(req.method, 'GET');
+
+          assert.strictEqual(req.headers['x-engine-probe'], 'probe-value');
+          assert.strictEqual(req.headers.upgrade.toLowerCase(), 'websocket');
+          assert.strictEqual(req.headers['sec-websocket-version'], '13');
+          for (const name of Object.keys(req.headers)) {
+            assert.strictEqual(name, name.toLowerCase());
           }
-        );
 
-        assert.strictEqual(typeof peer.send, 'function');
-        assert.strictEqual(peer.readyState, WebSocket.OPEN);
-        assert.strictEqual(req.url, '/room/7?user=ada&mode=read');
-        assert.strictEqual(req.method, 'GET');
+          assert.ok(Array.isArray(req.rawHeaders));
+          assert.strictEqual(req.rawHeaders.length % 2, 0);
+          const at = req.rawHeaders.indexOf('X-Engine-Probe');
+          assert.notStrictEqual(at, -1, 'rawHeaders keeps the sent case');
+          assert.strictEqual(req.rawHeaders[at + 1], 'probe-value');
 
-        assert.strictEqual(req.headers['x-engine-probe'], 'probe-value');
-        assert.strictEqual(req.headers.upgrade.toLowerCase(), 'websocket');
-        assert.strictEqual(req.headers['sec-websocket-version'], '13');
-        for (const name of Object.keys(req.headers)) {
-          assert.strictEqual(name, name.toLowerCase());
+          assert.strictEqual(req.socket.remoteAddress, HOST);
+          assert.strictEqual(typeof req.socket.remotePort, 'number');
+          assert.ok(Number.isInteger(req.socket.remotePort));
+          assert.ok(req.socket.remotePort > 0);
         }
-
-        assert.ok(Array.isArray(req.rawHeaders));
-        assert.strictEqual(req.rawHeaders.length % 2, 0);
-        const at = req.rawHeaders.indexOf('X-Engine-Probe');
-        assert.notStrictEqual(at, -1, 'rawHeaders keeps the sent case');
-        assert.strictEqual(req.rawHeaders[at + 1], 'probe-value');
-
-        assert.strictEqual(req.socket.remoteAddress, HOST);
-        assert.strictEqual(typeof req.socket.remotePort, 'number');
-        assert.ok(Number.isInteger(req.socket.remotePort));
-        assert.ok(req.socket.remotePort > 0);
-      });
+      );
     });
 
     describe('send, readyState, protocol and extensions', () => {
@@ -588,43 +620,46 @@ for (const engine of ENGINES) {
         assert.ok(err instanceof Error, `an Error expected, got ${err}`);
       });
 
-      check('readyState goes CONNECTING, OPEN, CLOSING, CLOSED', async (res) => {
-        const wss = await listen(res, engine);
-        const connected = once(wss, 'connection');
-        const client = res.add(new WebSocket(urlOf(wss)));
+      check(
+        'readyState goes CONNECTING, OPEN, CLOSING, CLOSED',
+        async (res) => {
+          const wss = await listen(res, engine);
+          const connected = once(wss, 'connection');
+          const client = res.add(new WebSocket(urlOf(wss)));
 
-        assert.strictEqual(client.readyState, WebSocket.CONNECTING);
-        await once(client, 'open');
-        assert.strictEqual(client.readyState, WebSocket.OPEN);
+          assert.strictEqual(client.readyState, WebSocket.CONNECTING);
+          await once(client, 'open');
+          assert.strictEqual(client.readyState, WebSocket.OPEN);
 
-        const [peer] = await connected;
-        assert.strictEqual(peer.readyState, WebSocket.OPEN);
+          const [peer] = await connected;
+          assert.strictEqual(peer.readyState, WebSocket.OPEN);
 
-        const peerClosed = once(peer, 'close');
-        const clientClosed = once(client, 'close');
+          const peerClosed = once(peer, 'close');
+          const clientClosed = once(client, 'close');
 
-        peer.close(1000);
-        assert.strictEqual(peer.readyState, WebSocket.CLOSING);
+          peer.close(1000);
+          assert.strictEqual(peer.readyState, WebSocket.CLOSING);
 
-        await clientClosed;
-        assert.strictEqual(client.readyState, WebSocket.CLOSED);
-        await peerClosed;
-        assert.strictEqual(peer.readyState, WebSocket.CLOSED);
+          await clientClosed;
+          assert.strictEqual(client.readyState, WebSocket.CLOSED);
+          await peerClosed;
+          assert.strictEqual(peer.readyState, WebSocket.CLOSED);
 
-        // And from the client side.
-        const connected2 = once(wss, 'connection');
-        const client2 = res.add(new WebSocket(urlOf(wss)));
-        await once(client2, 'open');
-        const [peer2] = await connected2;
-        const peer2Closed = once(peer2, 'close');
+          // And from the client side.
+          const connected2 = once(wss, 'connection');
+          const client2 = res.add(new WebSocket(urlOf(wss)));
+          await once(client2, 'open');
+          const [peer2] = await connected2;
+          const peer2Closed = once(peer2, 'close');
 
-        client2.close();
-        assert.strictEqual(client2.readyState, WebSocket.CLOSING);
-        await once(client2, 'close');
-        assert.strictEqual(client2.readyState, WebSocket.CLOSED);
-        await peer2Closed;
-        assert.strictEqual(peer2.readyState, WebSocket.CLOSED);
-      });
+          client2.close();
+          assert.strictEqual(client2.readyState, WebSocket.CLOSING);
+          await once(client2, 'close');
+          assert.strictEqual(client2.readyState, WebSocket.CLOSED);
+          await peer2Closed;
+          assert.strictEqual(peer2.readyState, WebSocket.CLOSED);
+        }
+      );
 
       check('handleProtocols picks the subprotocol', async (res) => {
         let offered;
@@ -649,81 +684,103 @@ for (const engine of ENGINES) {
         assert.strictEqual(peer.protocol, 'beta');
       });
 
-      check('without handleProtocols the first offered subprotocol wins', async (res) => {
-        const { client, peer } = await pair(res, engine, {}, {
-          protocols: ['alpha', 'beta']
-        });
+      check(
+        'without handleProtocols the first offered subprotocol wins',
+        async (res) => {
+          const { client, peer } = await pair(
+            res,
+            engine,
+            {},
+            {
+              protocols: ['alpha', 'beta']
+            }
+          );
 
-        assert.strictEqual(client.protocol, 'alpha');
-        assert.strictEqual(peer.protocol, 'alpha');
-      });
+          assert.strictEqual(client.protocol, 'alpha');
+          assert.strictEqual(peer.protocol, 'alpha');
+        }
+      );
 
-      check('permessage-deflate is negotiated and compresses big messages', async (res) => {
-        const { client, peer } = await pair(
-          res,
-          engine,
-          { perMessageDeflate: true },
-          { options: { perMessageDeflate: true } }
-        );
+      check(
+        'permessage-deflate is negotiated and compresses big messages',
+        async (res) => {
+          const { client, peer } = await pair(
+            res,
+            engine,
+            { perMessageDeflate: true },
+            { options: { perMessageDeflate: true } }
+          );
 
-        peer.on('message', (data, isBinary) => {
-          peer.send(data, { binary: isBinary });
-        });
+          peer.on('message', (data, isBinary) => {
+            peer.send(data, { binary: isBinary });
+          });
 
-        assert.strictEqual(client.extensions, 'permessage-deflate');
-        assert.strictEqual(peer.extensions, 'permessage-deflate');
+          assert.strictEqual(client.extensions, 'permessage-deflate');
+          assert.strictEqual(peer.extensions, 'permessage-deflate');
 
-        const text = 'permessage-deflate over both engines. '.repeat(270);
-        assert.ok(text.length > 10 * 1024);
+          const text = 'permessage-deflate over both engines. '.repeat(270);
+          assert.ok(text.length > 10 * 1024);
 
-        // The client is wsrs's usual one: its socket counts the bytes that
-        // really went over the wire in each direction.
-        const wire = client._socket;
-        const writtenBefore = wire.bytesWritten;
-        const readBefore = wire.bytesRead;
-        const echoed = once(client, 'message');
+          // The client is wsrs's usual one: its socket counts the bytes that
+          // really went over the wire in each direction.
+          const wire = client._socket;
+          const writtenBefore = wire.bytesWritten;
+          const readBefore = wire.bytesRead;
+          const echoed = once(client, 'message');
 
-        const err = await sendAndWait(client, text);
-        assert.ok(err == null);
+          const err = await sendAndWait(client, text);
+          assert.ok(err == null);
 
-        const [data, isBinary] = await echoed;
+          const [data, isBinary] = await echoed;
 
-        assert.strictEqual(isBinary, false);
-        assert.strictEqual(data.toString(), text);
+          assert.strictEqual(isBinary, false);
+          assert.strictEqual(data.toString(), text);
 
-        const written = wire.bytesWritten - writtenBefore;
-        const read = wire.bytesRead - readBefore;
+          const written = wire.bytesWritten - writtenBefore;
+          const read = wire.bytesRead - readBefore;
 
-        assert.ok(written < text.length / 4, `${written} bytes sent`);
-        assert.ok(read < text.length / 4, `${read} bytes received`);
-      });
+          assert.ok(written < text.length / 4, `${written} bytes sent`);
+          assert.ok(read < text.length / 4, `${read} bytes received`);
+        }
+      );
 
-      check('no permessage-deflate unless the server enables it', async (res) => {
-        const { client, peer } = await pair(res, engine, {}, {
-          options: { perMessageDeflate: true }
-        });
+      check(
+        'no permessage-deflate unless the server enables it',
+        async (res) => {
+          const { client, peer } = await pair(
+            res,
+            engine,
+            {},
+            {
+              options: { perMessageDeflate: true }
+            }
+          );
 
-        assert.strictEqual(client.extensions, '');
-        assert.strictEqual(peer.extensions, '');
-      });
+          assert.strictEqual(client.extensions, '');
+          assert.strictEqual(peer.extensions, '');
+        }
+      );
     });
 
     describe('ping and pong', () => {
-      check('a server ping is answered by the client with its payload', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const pinged = once(client, 'ping');
-        const ponged = once(peer, 'pong');
+      check(
+        'a server ping is answered by the client with its payload',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const pinged = once(client, 'ping');
+          const ponged = once(peer, 'pong');
 
-        peer.ping('x');
+          peer.ping('x');
 
-        const [ping] = await pinged;
-        const [pong] = await ponged;
+          const [ping] = await pinged;
+          const [pong] = await ponged;
 
-        assert.ok(Buffer.isBuffer(ping));
-        assert.strictEqual(ping.toString(), 'x');
-        assert.ok(Buffer.isBuffer(pong));
-        assert.strictEqual(pong.toString(), 'x');
-      });
+          assert.ok(Buffer.isBuffer(ping));
+          assert.strictEqual(ping.toString(), 'x');
+          assert.ok(Buffer.isBuffer(pong));
+          assert.strictEqual(pong.toString(), 'x');
+        }
+      );
 
       check('a client ping gets the server auto-pong', async (res) => {
         const { client, peer } = await pair(res, engine);
@@ -741,35 +798,41 @@ for (const engine of ENGINES) {
     });
 
     describe('closing', () => {
-      check('server close(4000, "bye") reaches the client; the server sees 4000', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const clientClosed = once(client, 'close');
-        const peerClosed = once(peer, 'close');
+      check(
+        'server close(4000, "bye") reaches the client; the server sees 4000',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const clientClosed = once(client, 'close');
+          const peerClosed = once(peer, 'close');
 
-        peer.close(4000, 'bye');
+          peer.close(4000, 'bye');
 
-        const [code, reason] = await clientClosed;
-        assert.strictEqual(code, 4000);
-        assert.strictEqual(reason.toString(), 'bye');
+          const [code, reason] = await clientClosed;
+          assert.strictEqual(code, 4000);
+          assert.strictEqual(reason.toString(), 'bye');
 
-        const [peerCode] = await peerClosed;
-        assert.strictEqual(peerCode, 4000);
-      });
+          const [peerCode] = await peerClosed;
+          assert.strictEqual(peerCode, 4000);
+        }
+      );
 
-      check('a client close(1001) is seen by the server with its reason', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const peerClosed = once(peer, 'close');
-        const clientClosed = once(client, 'close');
+      check(
+        'a client close(1001) is seen by the server with its reason',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const peerClosed = once(peer, 'close');
+          const clientClosed = once(client, 'close');
 
-        client.close(1001, 'going away');
+          client.close(1001, 'going away');
 
-        const [code, reason] = await peerClosed;
-        assert.strictEqual(code, 1001);
-        assert.strictEqual(reason.toString(), 'going away');
+          const [code, reason] = await peerClosed;
+          assert.strictEqual(code, 1001);
+          assert.strictEqual(reason.toString(), 'going away');
 
-        const [clientCode] = await clientClosed;
-        assert.strictEqual(clientCode, 1001);
-      });
+          const [clientCode] = await clientClosed;
+          assert.strictEqual(clientCode, 1001);
+        }
+      );
 
       check('terminate() on the server gives the client 1006', async (res) => {
         const { client, peer } = await pair(res, engine);
@@ -788,94 +851,107 @@ for (const engine of ENGINES) {
     });
 
     describe('pause and resume', () => {
-      check('no message while paused; all of them, in order, after resume()', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const seen = [];
+      check(
+        'no message while paused; all of them, in order, after resume()',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const seen = [];
 
-        peer.on('message', (data) => seen.push(data.toString()));
+          peer.on('message', (data) => seen.push(data.toString()));
 
-        assert.strictEqual(peer.isPaused, false);
-        peer.pause();
-        assert.strictEqual(peer.isPaused, true);
+          assert.strictEqual(peer.isPaused, false);
+          peer.pause();
+          assert.strictEqual(peer.isPaused, true);
 
-        for (const text of ['one', 'two', 'three']) {
-          await sendAndWait(client, text);
+          for (const text of ['one', 'two', 'three']) {
+            await sendAndWait(client, text);
+          }
+
+          await delay(100);
+          assert.deepStrictEqual(seen, []);
+
+          const all = messages(peer, 3);
+
+          peer.resume();
+          assert.strictEqual(peer.isPaused, false);
+          await all;
+          assert.deepStrictEqual(seen, ['one', 'two', 'three']);
         }
-
-        await delay(100);
-        assert.deepStrictEqual(seen, []);
-
-        const all = messages(peer, 3);
-
-        peer.resume();
-        assert.strictEqual(peer.isPaused, false);
-        await all;
-        assert.deepStrictEqual(seen, ['one', 'two', 'three']);
-      });
+      );
     });
 
     describe('buffering and backpressure', () => {
-      check('bufferedAmount falls back to 0 after a burst sent without callbacks', async (res) => {
-        const { client, peer } = await pair(res, engine);
-        const all = messages(client, 300);
+      check(
+        'bufferedAmount falls back to 0 after a burst sent without callbacks',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
+          const all = messages(client, 300);
 
-        // Sends of 1 KiB and of 20 KiB (written from the sender's buffer by the
-        // native engine), and multi-byte strings, none with a callback.
-        for (let i = 0; i < 300; i++) {
-          if (i % 5 === 4) peer.send('é€'.repeat(i * 7));
-          else peer.send(Buffer.alloc(i % 3 === 0 ? 20480 : 1024, i));
+          // Sends of 1 KiB and of 20 KiB (written from the sender's buffer by the
+          // native engine), and multi-byte strings, none with a callback.
+          for (let i = 0; i < 300; i++) {
+            if (i % 5 === 4) peer.send('é€'.repeat(i * 7));
+            else peer.send(Buffer.alloc(i % 3 === 0 ? 20480 : 1024, i));
+          }
+          await all;
+
+          const deadline = Date.now() + 2000;
+
+          while (peer.bufferedAmount !== 0 && Date.now() < deadline)
+            await delay(10);
+          assert.strictEqual(peer.bufferedAmount, 0);
         }
-        await all;
+      );
 
-        const deadline = Date.now() + 2000;
+      check(
+        'bufferedAmount is a number, 0 once the send callback has fired',
+        async (res) => {
+          const { client, peer } = await pair(res, engine);
 
-        while (peer.bufferedAmount !== 0 && Date.now() < deadline) await delay(10);
-        assert.strictEqual(peer.bufferedAmount, 0);
-      });
+          assert.strictEqual(typeof peer.bufferedAmount, 'number');
+          assert.strictEqual(peer.bufferedAmount, 0);
 
-      check('bufferedAmount is a number, 0 once the send callback has fired', async (res) => {
-        const { client, peer } = await pair(res, engine);
+          const received = once(client, 'message');
+          const err = await sendAndWait(peer, Buffer.alloc(4096, 1));
 
-        assert.strictEqual(typeof peer.bufferedAmount, 'number');
-        assert.strictEqual(peer.bufferedAmount, 0);
-
-        const received = once(client, 'message');
-        const err = await sendAndWait(peer, Buffer.alloc(4096, 1));
-
-        assert.ok(err == null);
-        assert.strictEqual(peer.bufferedAmount, 0);
-        await received;
-      });
-
-      check('send() returns false above sendHighWaterMark, then drain', async (res) => {
-        const { client, peer } = await pair(res, engine, {
-          sendHighWaterMark: 1024
-        });
-        const small = once(client, 'message');
-
-        assert.strictEqual(peer.send('small'), true);
-        await small;
-
-        // The client stops reading, so the bytes pile up on the server.
-        client.pause();
-
-        const chunk = Buffer.alloc(64 * 1024, 0x61);
-        let result = true;
-        let sent = 0;
-
-        while (result === true && sent < 256) {
-          result = peer.send(chunk);
-          sent++;
+          assert.ok(err == null);
+          assert.strictEqual(peer.bufferedAmount, 0);
+          await received;
         }
+      );
 
-        assert.strictEqual(result, false, `still true after ${sent} sends`);
+      check(
+        'send() returns false above sendHighWaterMark, then drain',
+        async (res) => {
+          const { client, peer } = await pair(res, engine, {
+            sendHighWaterMark: 1024
+          });
+          const small = once(client, 'message');
 
-        const drained = once(peer, 'drain');
+          assert.strictEqual(peer.send('small'), true);
+          await small;
 
-        client.resume();
-        await drained;
-        assert.ok(peer.bufferedAmount < 1024);
-      });
+          // The client stops reading, so the bytes pile up on the server.
+          client.pause();
+
+          const chunk = Buffer.alloc(64 * 1024, 0x61);
+          let result = true;
+          let sent = 0;
+
+          while (result === true && sent < 256) {
+            result = peer.send(chunk);
+            sent++;
+          }
+
+          assert.strictEqual(result, false, `still true after ${sent} sends`);
+
+          const drained = once(peer, 'drain');
+
+          client.resume();
+          await drained;
+          assert.ok(peer.bufferedAmount < 1024);
+        }
+      );
     });
 
     describe('limits and protocol errors', () => {
@@ -904,42 +980,45 @@ for (const engine of ENGINES) {
         assert.strictEqual(errors[0].code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
       });
 
-      check('an unmasked client frame fails the connection with 1002', async (res) => {
-        const wss = await listen(res, engine);
-        const errors = [];
-        const connected = new Promise((resolve) => {
-          wss.on('connection', (ws) => {
-            ws.on('error', (err) => errors.push(err));
-            resolve(ws);
+      check(
+        'an unmasked client frame fails the connection with 1002',
+        async (res) => {
+          const wss = await listen(res, engine);
+          const errors = [];
+          const connected = new Promise((resolve) => {
+            wss.on('connection', (ws) => {
+              ws.on('error', (err) => errors.push(err));
+              resolve(ws);
+            });
           });
-        });
-        const port = wss.address().port;
-        const { socket, received } = await rawSocket(res, port);
+          const port = wss.address().port;
+          const { socket, received } = await rawSocket(res, port);
 
-        socket.write(requestText(port, { headers: upgradeHeaders() }));
+          socket.write(requestText(port, { headers: upgradeHeaders() }));
 
-        const response = await received.wait(parseResponse);
-        assert.strictEqual(response.statusCode, 101);
-        const peer = await connected;
-        const peerClosed = when(peer, 'close');
+          const response = await received.wait(parseResponse);
+          assert.strictEqual(response.statusCode, 101);
+          const peer = await connected;
+          const peerClosed = when(peer, 'close');
 
-        // A text frame "hi" without the mask bit.
-        socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+          // A text frame "hi" without the mask bit.
+          socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
 
-        const frame = await received.wait((bytes) => {
-          return parseFrame(bytes.subarray(response.length));
-        });
+          const frame = await received.wait((bytes) => {
+            return parseFrame(bytes.subarray(response.length));
+          });
 
-        assert.strictEqual(frame.opcode, 0x08);
-        assert.strictEqual(frame.masked, false);
-        assert.ok(frame.payload.length >= 2);
-        assert.strictEqual(frame.payload.readUInt16BE(0), 1002);
+          assert.strictEqual(frame.opcode, 0x08);
+          assert.strictEqual(frame.masked, false);
+          assert.ok(frame.payload.length >= 2);
+          assert.strictEqual(frame.payload.readUInt16BE(0), 1002);
 
-        socket.destroy();
-        await peerClosed;
-        assert.strictEqual(errors.length, 1);
-        assert.strictEqual(errors[0].code, 'WS_ERR_EXPECTED_MASK');
-      });
+          socket.destroy();
+          await peerClosed;
+          assert.strictEqual(errors.length, 1);
+          assert.strictEqual(errors[0].code, 'WS_ERR_EXPECTED_MASK');
+        }
+      );
     });
 
     describe('verifyClient', () => {
@@ -969,7 +1048,8 @@ for (const engine of ENGINES) {
 
       check('the callback form can refuse with 403 and a body', async (res) => {
         const wss = await listen(res, engine, {
-          verifyClient: (info, cb) => setTimeout(() => cb(false, 403, 'Nope'), 10)
+          verifyClient: (info, cb) =>
+            setTimeout(() => cb(false, 403, 'Nope'), 10)
         });
         const port = wss.address().port;
         const response = await rawRequest(
@@ -1036,36 +1116,48 @@ for (const engine of ENGINES) {
         );
       });
 
-      check('version 7 is refused with 400 and the supported versions', async (res) => {
-        const wss = await listen(res, engine);
-        const port = wss.address().port;
-        const response = await rawRequest(
-          res,
-          port,
-          requestText(port, {
-            headers: upgradeHeaders({ 'Sec-WebSocket-Version': '7' })
-          })
-        );
+      check(
+        'version 7 is refused with 400 and the supported versions',
+        async (res) => {
+          const wss = await listen(res, engine);
+          const port = wss.address().port;
+          const response = await rawRequest(
+            res,
+            port,
+            requestText(port, {
+              headers: upgradeHeaders({ 'Sec-WebSocket-Version': '7' })
+            })
+          );
 
-        assert.strictEqual(response.statusCode, 400);
-        assert.strictEqual(response.headers['sec-websocket-version'], '13, 8');
-      });
+          assert.strictEqual(response.statusCode, 400);
+          assert.strictEqual(
+            response.headers['sec-websocket-version'],
+            '13, 8'
+          );
+        }
+      );
 
-      check('a path other than the path option is refused with 400', async (res) => {
-        const wss = await listen(res, engine, { path: '/ok' });
-        const port = wss.address().port;
-        const response = await rawRequest(
-          res,
-          port,
-          requestText(port, { target: '/elsewhere', headers: upgradeHeaders() })
-        );
+      check(
+        'a path other than the path option is refused with 400',
+        async (res) => {
+          const wss = await listen(res, engine, { path: '/ok' });
+          const port = wss.address().port;
+          const response = await rawRequest(
+            res,
+            port,
+            requestText(port, {
+              target: '/elsewhere',
+              headers: upgradeHeaders()
+            })
+          );
 
-        assert.strictEqual(response.statusCode, 400);
+          assert.strictEqual(response.statusCode, 400);
 
-        // The right path, with a query, still works.
-        const client = res.add(new WebSocket(urlOf(wss, '/ok?x=1')));
-        await once(client, 'open');
-      });
+          // The right path, with a query, still works.
+          const client = res.add(new WebSocket(urlOf(wss, '/ok?x=1')));
+          await once(client, 'open');
+        }
+      );
 
       check('a plain GET without Upgrade gets 426', async (res) => {
         const wss = await listen(res, engine);
@@ -1079,118 +1171,130 @@ for (const engine of ENGINES) {
         assert.strictEqual(response.statusCode, 426);
       });
 
-      check('a wsClientError listener gets (err, socket, req) and answers', async (res) => {
-        const wss = await listen(res, engine);
-        const port = wss.address().port;
-        const seen = [];
+      check(
+        'a wsClientError listener gets (err, socket, req) and answers',
+        async (res) => {
+          const wss = await listen(res, engine);
+          const port = wss.address().port;
+          const seen = [];
 
-        wss.on('wsClientError', (err, socket, req) => {
-          seen.push({ err, method: req.method, url: req.url });
-          socket.end(
-            'HTTP/1.1 418 I\'m a Teapot\r\n' +
-              'Connection: close\r\n' +
-              'Content-Length: 6\r\n' +
-              '\r\n' +
-              'teapot'
+          wss.on('wsClientError', (err, socket, req) => {
+            seen.push({ err, method: req.method, url: req.url });
+            socket.end(
+              "HTTP/1.1 418 I'm a Teapot\r\n" +
+                'Connection: close\r\n' +
+                'Content-Length: 6\r\n' +
+                '\r\n' +
+                'teapot'
+            );
+          });
+
+          const response = await rawRequest(
+            res,
+            port,
+            requestText(port, {
+              target: '/brew',
+              headers: upgradeHeaders({ 'Sec-WebSocket-Key': undefined })
+            })
           );
-        });
 
-        const response = await rawRequest(
-          res,
-          port,
-          requestText(port, {
-            target: '/brew',
-            headers: upgradeHeaders({ 'Sec-WebSocket-Key': undefined })
-          })
-        );
-
-        assert.strictEqual(response.statusCode, 418);
-        assert.strictEqual(response.body, 'teapot');
-        assert.strictEqual(seen.length, 1);
-        assert.ok(seen[0].err instanceof Error);
-        assert.strictEqual(
-          seen[0].err.message,
-          'Missing or invalid Sec-WebSocket-Key header'
-        );
-        assert.strictEqual(seen[0].method, 'GET');
-        assert.strictEqual(seen[0].url, '/brew');
-      });
+          assert.strictEqual(response.statusCode, 418);
+          assert.strictEqual(response.body, 'teapot');
+          assert.strictEqual(seen.length, 1);
+          assert.ok(seen[0].err instanceof Error);
+          assert.strictEqual(
+            seen[0].err.message,
+            'Missing or invalid Sec-WebSocket-Key header'
+          );
+          assert.strictEqual(seen[0].method, 'GET');
+          assert.strictEqual(seen[0].url, '/brew');
+        }
+      );
     });
 
     describe('client tracking', () => {
-      check('wss.clients holds the socket and is emptied after close', async (res) => {
-        const { wss, client, peer } = await pair(res, engine);
+      check(
+        'wss.clients holds the socket and is emptied after close',
+        async (res) => {
+          const { wss, client, peer } = await pair(res, engine);
 
-        assert.ok(wss.clients instanceof Set);
-        assert.strictEqual(wss.clients.size, 1);
-        assert.ok(wss.clients.has(peer));
+          assert.ok(wss.clients instanceof Set);
+          assert.strictEqual(wss.clients.size, 1);
+          assert.ok(wss.clients.has(peer));
 
-        const peerClosed = once(peer, 'close');
+          const peerClosed = once(peer, 'close');
 
-        client.close();
-        await peerClosed;
-        await nextTurn();
-        assert.strictEqual(wss.clients.size, 0);
-      });
+          client.close();
+          await peerClosed;
+          await nextTurn();
+          assert.strictEqual(wss.clients.size, 0);
+        }
+      );
 
-      check('clientTracking: false leaves wss.clients undefined', async (res) => {
-        const { wss } = await pair(res, engine, { clientTracking: false });
+      check(
+        'clientTracking: false leaves wss.clients undefined',
+        async (res) => {
+          const { wss } = await pair(res, engine, { clientTracking: false });
 
-        assert.strictEqual(wss.clients, undefined);
-      });
+          assert.strictEqual(wss.clients, undefined);
+        }
+      );
     });
 
     describe('wss.close()', () => {
-      check('stops accepting, keeps open clients, closes after them', async (res) => {
-        const { wss, client, peer } = await pair(res, engine);
-        const port = wss.address().port;
-        const order = [];
-        let closeArgs;
-        let peerStateAtClose;
+      check(
+        'stops accepting, keeps open clients, closes after them',
+        async (res) => {
+          const { wss, client, peer } = await pair(res, engine);
+          const port = wss.address().port;
+          const order = [];
+          let closeArgs;
+          let peerStateAtClose;
 
-        const peerClosed = when(peer, 'close');
-        const serverClosed = new Promise((resolve) => {
-          wss.close((...args) => {
-            closeArgs = args;
-            peerStateAtClose = peer.readyState;
-            order.push('server closed');
-            resolve();
+          const peerClosed = when(peer, 'close');
+          const serverClosed = new Promise((resolve) => {
+            wss.close((...args) => {
+              closeArgs = args;
+              peerStateAtClose = peer.readyState;
+              order.push('server closed');
+              resolve();
+            });
           });
-        });
 
-        // A new connection attempt fails.
-        const late = res.add(new WebSocket(`ws://${HOST}:${port}`));
-        const outcome = await new Promise((resolve) => {
-          late.once('open', () => resolve('open'));
-          late.once('error', () => resolve('error'));
-        });
+          // A new connection attempt fails.
+          const late = res.add(new WebSocket(`ws://${HOST}:${port}`));
+          const outcome = await new Promise((resolve) => {
+            late.once('open', () => resolve('open'));
+            late.once('error', () => resolve('error'));
+          });
 
-        assert.strictEqual(outcome, 'error');
+          assert.strictEqual(outcome, 'error');
 
-        // The open client still works both ways.
-        const down = once(client, 'message');
-        peer.send('still here');
-        assert.strictEqual((await down)[0].toString(), 'still here');
+          // The open client still works both ways.
+          const down = once(client, 'message');
+          peer.send('still here');
+          assert.strictEqual((await down)[0].toString(), 'still here');
 
-        const up = once(peer, 'message');
-        client.send('me too');
-        assert.strictEqual((await up)[0].toString(), 'me too');
+          const up = once(peer, 'message');
+          client.send('me too');
+          assert.strictEqual((await up)[0].toString(), 'me too');
 
-        await delay(50);
-        assert.deepStrictEqual(order, []);
+          await delay(50);
+          assert.deepStrictEqual(order, []);
 
-        // 'close' waits for the connection to go. As in ws, it may come
-        // before or after the server-side socket's own 'close' event (the
-        // TCP connection is gone first), but never while it is open.
-        order.push('client closing');
-        client.close();
-        await serverClosed;
-        await peerClosed;
+          // 'close' waits for the connection to go. As in ws, it may come
+          // before or after the server-side socket's own 'close' event (the
+          // TCP connection is gone first), but never while it is open.
+          order.push('client closing');
+          client.close();
+          await serverClosed;
+          await peerClosed;
 
-        assert.deepStrictEqual(order, ['client closing', 'server closed']);
-        assert.notStrictEqual(peerStateAtClose, WebSocket.OPEN);
-        assert.ok(closeArgs.length === 0 || closeArgs[0] == null);
-      });
+          assert.deepStrictEqual(order, ['client closing', 'server closed']);
+          assert.notStrictEqual(peerStateAtClose, WebSocket.OPEN);
+          assert.ok(closeArgs.length === 0 || closeArgs[0] == null);
+        }
+      );
     });
 
     describe('the headers event', () => {
@@ -1321,11 +1425,13 @@ function workerMessage(worker, key) {
 describe('native engine only', () => {
   const engine = 'native';
 
-  check('a worker terminated with its server open takes the engine down', async () => {
-    // The worker serves one echo on a native server, then is terminated
-    // without closing anything: the engine must stop with it (its thread
-    // ended, its port and connections closed), or the port would stay open.
-    const source = `
+  check(
+    'a worker terminated with its server open takes the engine down',
+    async () => {
+      // The worker serves one echo on a native server, then is terminated
+      // without closing anything: the engine must stop with it (its thread
+      // ended, its port and connections closed), or the port would stay open.
+      const source = `
       const { parentPort } = require('node:worker_threads');
       const WebSocket = require(${JSON.stringify(path.join(__dirname, '..'))});
       const wss = new WebSocket.WebSocketServer({ port: 0, host: '127.0.0.1', engine: 'native' });
@@ -1336,23 +1442,25 @@ describe('native engine only', () => {
         client.on('message', () => parentPort.postMessage(wss.address().port));
       });
     `;
-    const worker = new Worker(source, { eval: true });
-    const [port] = await once(worker, 'message');
+      const worker = new Worker(source, { eval: true });
+      const [port] = await once(worker, 'message');
 
-    await worker.terminate();
+      await worker.terminate();
 
-    const refused = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const refused = await new Promise((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
 
-      socket.on('connect', () => {
-        socket.destroy();
-        resolve(false);
+        socket.on('connect', () => {
+          socket.destroy();
+          resolve(false);
+        });
+        socket.on('error', (err) => resolve(err.code === 'ECONNREFUSED'));
       });
-      socket.on('error', (err) => resolve(err.code === 'ECONNREFUSED'));
-    });
 
-    assert.strictEqual(refused, true, 'the port still accepts connections');
-  }, 8000);
+      assert.strictEqual(refused, true, 'the port still accepts connections');
+    },
+    8000
+  );
 
   check('maxBufferedAmount: a reader that stops gets 1008', async (res) => {
     const { client, peer } = await pair(res, engine, {
@@ -1376,7 +1484,7 @@ describe('native engine only', () => {
     // the server gives up on the client (or 64 MiB have been offered).
     const chunk = Buffer.alloc(64 * 1024, 0x63);
 
-    for (let sent = 0; sent < 1024 && events.length === 0; ) {
+    for (let sent = 0; sent < 1024 && events.length === 0;) {
       for (let i = 0; i < 16; i++, sent++) peer.send(chunk);
       await nextTurn();
     }
@@ -1422,75 +1530,85 @@ describe('native engine only', () => {
     assert.strictEqual(response.statusCode, 400);
   });
 
-  check('reusePort: two servers in two worker threads share a port', async (res) => {
-    const start = (port) => {
-      return res.add(
-        new Worker(WORKER_SOURCE, {
-          eval: true,
-          workerData: { root: ROOT, host: HOST, port }
-        })
+  check(
+    'reusePort: two servers in two worker threads share a port',
+    async (res) => {
+      const start = (port) => {
+        return res.add(
+          new Worker(WORKER_SOURCE, {
+            eval: true,
+            workerData: { root: ROOT, host: HOST, port }
+          })
+        );
+      };
+
+      const first = start(0);
+      const { port } = await workerMessage(first, 'port');
+
+      assert.ok(port > 0);
+
+      const second = start(port);
+      const { port: port2 } = await workerMessage(second, 'port');
+
+      assert.strictEqual(port2, port);
+
+      for (let i = 0; i < 8; i++) {
+        const client = res.add(new WebSocket(`ws://${HOST}:${port}`));
+
+        await once(client, 'open');
+        client.send(`hello ${i}`);
+        const [data] = await once(client, 'message');
+        assert.strictEqual(data.toString(), `hello ${i}`);
+
+        client.close();
+        await once(client, 'close');
+      }
+
+      const exits = [first, second].map((worker) => when(worker, 'exit'));
+      const closes = [first, second].map((worker) =>
+        workerMessage(worker, 'closed')
       );
-    };
 
-    const first = start(0);
-    const { port } = await workerMessage(first, 'port');
+      first.postMessage('close');
+      second.postMessage('close');
+      await Promise.all(closes);
 
-    assert.ok(port > 0);
+      const codes = (await Promise.all(exits)).map(([code]) => code);
+      assert.deepStrictEqual(codes, [0, 0]);
+    },
+    8000
+  );
 
-    const second = start(port);
-    const { port: port2 } = await workerMessage(second, 'port');
+  check(
+    'a process using the native engine exits on its own',
+    async (res) => {
+      const file = path.join(
+        os.tmpdir(),
+        `wsrs-engines-${process.pid}-${crypto.randomBytes(4).toString('hex')}.js`
+      );
 
-    assert.strictEqual(port2, port);
+      fs.writeFileSync(file, childSource());
+      res.defer(() => fs.rmSync(file, { force: true }));
 
-    for (let i = 0; i < 8; i++) {
-      const client = res.add(new WebSocket(`ws://${HOST}:${port}`));
+      const child = res.add(childProcess.fork(file, [], { silent: true }));
+      let stdout = '';
+      let stderr = '';
 
-      await once(client, 'open');
-      client.send(`hello ${i}`);
-      const [data] = await once(client, 'message');
-      assert.strictEqual(data.toString(), `hello ${i}`);
+      child.stdout.setEncoding('utf8').on('data', (text) => (stdout += text));
+      child.stderr.setEncoding('utf8').on('data', (text) => (stderr += text));
 
-      client.close();
-      await once(client, 'close');
-    }
+      const [code, signal] = await within(
+        when(child, 'close'),
+        5000,
+        'the child to exit on its own'
+      );
 
-    const exits = [first, second].map((worker) => when(worker, 'exit'));
-    const closes = [first, second].map((worker) => workerMessage(worker, 'closed'));
-
-    first.postMessage('close');
-    second.postMessage('close');
-    await Promise.all(closes);
-
-    const codes = (await Promise.all(exits)).map(([code]) => code);
-    assert.deepStrictEqual(codes, [0, 0]);
-  }, 8000);
-
-  check('a process using the native engine exits on its own', async (res) => {
-    const file = path.join(
-      os.tmpdir(),
-      `wsrs-engines-${process.pid}-${crypto.randomBytes(4).toString('hex')}.js`
-    );
-
-    fs.writeFileSync(file, childSource());
-    res.defer(() => fs.rmSync(file, { force: true }));
-
-    const child = res.add(childProcess.fork(file, [], { silent: true }));
-    let stdout = '';
-    let stderr = '';
-
-    child.stdout.setEncoding('utf8').on('data', (text) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text) => (stderr += text));
-
-    const [code, signal] = await within(
-      when(child, 'close'),
-      5000,
-      'the child to exit on its own'
-    );
-
-    assert.strictEqual(signal, null, stderr);
-    assert.strictEqual(code, 0, stderr);
-    assert.deepStrictEqual(JSON.parse(stdout.trim()), {
-      echo: 'echo from the child'
-    });
-  }, 7000);
+      assert.strictEqual(signal, null, stderr);
+      assert.strictEqual(code, 0, stderr);
+      assert.deepStrictEqual(JSON.parse(stdout.trim()), {
+        echo: 'echo from the child'
+      });
+    },
+    7000
+  );
 });

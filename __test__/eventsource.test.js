@@ -337,7 +337,10 @@ describe('EventSource', { timeout: 60000 }, () => {
     const client = await connect(base);
 
     await once(client.res, 'end');
-    assert.deepStrictEqual(client.events.map((e) => e.data), ['bye']);
+    assert.deepStrictEqual(
+      client.events.map((e) => e.data),
+      ['bye']
+    );
     assert.strictEqual(es.readyState, EventSource.CLOSED);
     assert.strictEqual(es.send('too late'), false);
     assert.strictEqual(es.ping(), false);

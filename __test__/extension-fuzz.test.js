@@ -76,15 +76,16 @@ function oracle(header) {
     eat(OWS);
     const name = eat(TOKEN)[0];
     const params = Object.create(null);
-    let sep;
-
-    while ((sep = eat(`${OWS};${OWS}`)) !== null) {
+    while (eat(`${OWS};${OWS}`) !== null) {
       const key = eat(TOKEN)[0];
       let value = true;
 
       if (eat('=') !== null) {
         const token = eat(TOKEN);
-        value = token !== null ? token[0] : eat(QUOTED)[0].slice(1, -1).replace(/\\(.)/g, '$1');
+        value =
+          token !== null
+            ? token[0]
+            : eat(QUOTED)[0].slice(1, -1).replace(/\\(.)/g, '$1');
       }
       (params[key] || (params[key] = [])).push(value);
     }
@@ -103,7 +104,13 @@ function generator(seed) {
   const from = (chars) => chars[pick(chars.length)];
   const ows = () => [' ', '', '', '\t', '  '][pick(5)];
   const token = () => {
-    const names = ['permessage-deflate', 'x-webkit-deflate-frame', 'foo', 'a', 'client_max_window_bits'];
+    const names = [
+      'permessage-deflate',
+      'x-webkit-deflate-frame',
+      'foo',
+      'a',
+      'client_max_window_bits'
+    ];
     if (pick(3) === 0) return names[pick(names.length)];
     let s = '';
     for (let n = 1 + pick(6); n > 0; n--) s += from(TOKEN_CHARS);
@@ -112,7 +119,8 @@ function generator(seed) {
   const value = () => {
     if (pick(3)) return token();
     let q = '"';
-    for (let n = 1 + pick(4); n > 0; n--) q += pick(4) === 0 ? `\\${from(TOKEN_CHARS)}` : from(TOKEN_CHARS);
+    for (let n = 1 + pick(4); n > 0; n--)
+      q += pick(4) === 0 ? `\\${from(TOKEN_CHARS)}` : from(TOKEN_CHARS);
     return `${q}"`;
   };
   const extension = () => {
@@ -173,17 +181,28 @@ test('the extension header parser agrees with an independent oracle', () => {
     const want = oracle(header);
     const got = outcome(header);
 
-    assert.deepStrictEqual(got, want, `seed ${seed}, header #${i}: ${JSON.stringify(header)}`);
+    assert.deepStrictEqual(
+      got,
+      want,
+      `seed ${seed}, header #${i}: ${JSON.stringify(header)}`
+    );
     if (want.error === undefined) {
       seen.valid++;
-      assert.deepStrictEqual(parse(format(got)), got, `format round trip of ${JSON.stringify(header)}`);
+      assert.deepStrictEqual(
+        parse(format(got)),
+        got,
+        `format round trip of ${JSON.stringify(header)}`
+      );
     } else {
       seen.invalid++;
     }
   }
 
   // The generator must produce both kinds in quantity to mean anything.
-  assert.ok(seen.valid > count / 4 && seen.invalid > count / 4, JSON.stringify(seen));
+  assert.ok(
+    seen.valid > count / 4 && seen.invalid > count / 4,
+    JSON.stringify(seen)
+  );
 });
 
 test('the oracle itself gets known headers right', () => {
@@ -196,10 +215,18 @@ test('the oracle itself gets known headers right', () => {
       foo: [obj({ a: ['bc'], d: [true] })]
     })
   );
-  assert.deepStrictEqual(oracle(' a'), { error: 'Unexpected character at index 0' });
-  assert.deepStrictEqual(oracle('a;b ='), { error: 'Unexpected character at index 4' });
-  assert.deepStrictEqual(oracle('a;b=""'), { error: 'Unexpected character at index 5' });
+  assert.deepStrictEqual(oracle(' a'), {
+    error: 'Unexpected character at index 0'
+  });
+  assert.deepStrictEqual(oracle('a;b ='), {
+    error: 'Unexpected character at index 4'
+  });
+  assert.deepStrictEqual(oracle('a;b=""'), {
+    error: 'Unexpected character at index 5'
+  });
   assert.deepStrictEqual(oracle('a '), { error: 'Unexpected end of input' });
-  assert.deepStrictEqual(oracle('a;b="c'), { error: 'Unexpected end of input' });
+  assert.deepStrictEqual(oracle('a;b="c'), {
+    error: 'Unexpected end of input'
+  });
   assert.deepStrictEqual(oracle(''), { error: 'Unexpected end of input' });
 });

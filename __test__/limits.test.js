@@ -50,7 +50,8 @@ function outcome(ws) {
 
 /** A round trip through a fresh, well-behaved client. */
 async function echoes(wss) {
-  const onConnection = (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b }));
+  const onConnection = (ws) =>
+    ws.on('message', (d, b) => ws.send(d, { binary: b }));
   wss.on('connection', onConnection);
   const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`);
   await once(ws, 'open');
@@ -93,7 +94,10 @@ function serverFrames(buf) {
       start = at + 4;
     }
     if (start + len > buf.length) break;
-    frames.push({ opcode: buf[at] & 0x0f, payload: buf.subarray(start, start + len) });
+    frames.push({
+      opcode: buf[at] & 0x0f,
+      payload: buf.subarray(start, start + len)
+    });
     at = start + len;
   }
   return frames;
@@ -142,7 +146,9 @@ function closed(socket) {
 /** The status code of the close frame a raw client got, if any. */
 function closeCodeOf(client) {
   const close = serverFrames(client.received).find((f) => f.opcode === 8);
-  return close && close.payload.length >= 2 ? close.payload.readUInt16BE(0) : null;
+  return close && close.payload.length >= 2
+    ? close.payload.readUInt16BE(0)
+    : null;
 }
 
 /** Sends raw bytes on a new connection; resolves with the status line. */
@@ -162,72 +168,87 @@ const UPGRADE_HEADERS =
   'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
 
 describe('Message limits', () => {
-  test('maxPayload: 1009 and WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', LIMIT, async () => {
-    const wss = await listen({ maxPayload: 1024 });
-    const peer = nextConnection(wss);
-    const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`);
-    await once(ws, 'open');
-    const server = outcome(await peer);
+  test(
+    'maxPayload: 1009 and WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+    LIMIT,
+    async () => {
+      const wss = await listen({ maxPayload: 1024 });
+      const peer = nextConnection(wss);
+      const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`);
+      await once(ws, 'open');
+      const server = outcome(await peer);
 
-    ws.send(Buffer.alloc(1025));
-    const [clientCode] = await once(ws, 'close');
-    const { error, code } = await server;
+      ws.send(Buffer.alloc(1025));
+      const [clientCode] = await once(ws, 'close');
+      const { error, code } = await server;
 
-    assert.strictEqual(error.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
-    assert.strictEqual(error[kStatusCode], 1009);
-    // The server sent 1009 and stopped reading, as ws does: its own close
-    // code is 1006, the peer's is the code it was sent.
-    assert.strictEqual(clientCode, 1009);
-    assert.strictEqual(code, 1006);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    await shutdown(wss);
-  });
+      assert.strictEqual(error.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+      assert.strictEqual(error[kStatusCode], 1009);
+      // The server sent 1009 and stopped reading, as ws does: its own close
+      // code is 1006, the peer's is the code it was sent.
+      assert.strictEqual(clientCode, 1009);
+      assert.strictEqual(code, 1006);
+      assert.strictEqual(await echoes(wss), 'still serving');
+      await shutdown(wss);
+    }
+  );
 
-  test('maxPayload after inflation: a compression bomb is a 1009', LIMIT, async () => {
-    const wss = await listen({ maxPayload: 1 << 20, perMessageDeflate: true });
-    const peer = nextConnection(wss);
-    const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`, {
-      perMessageDeflate: true
-    });
-    await once(ws, 'open');
-    const server = outcome(await peer);
+  test(
+    'maxPayload after inflation: a compression bomb is a 1009',
+    LIMIT,
+    async () => {
+      const wss = await listen({
+        maxPayload: 1 << 20,
+        perMessageDeflate: true
+      });
+      const peer = nextConnection(wss);
+      const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`, {
+        perMessageDeflate: true
+      });
+      await once(ws, 'open');
+      const server = outcome(await peer);
 
-    // 32 MiB of zeros compress to about 32 KiB.
-    ws.send(Buffer.alloc(32 << 20), { binary: true });
-    const [clientCode] = await once(ws, 'close');
-    const { error } = await server;
+      // 32 MiB of zeros compress to about 32 KiB.
+      ws.send(Buffer.alloc(32 << 20), { binary: true });
+      const [clientCode] = await once(ws, 'close');
+      const { error } = await server;
 
-    assert.strictEqual(error.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
-    assert.strictEqual(clientCode, 1009);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    await shutdown(wss);
-  });
+      assert.strictEqual(error.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+      assert.strictEqual(clientCode, 1009);
+      assert.strictEqual(await echoes(wss), 'still serving');
+      await shutdown(wss);
+    }
+  );
 
-  test('maxFragments: 1008 and WS_ERR_TOO_MANY_BUFFERED_PARTS', LIMIT, async () => {
-    const wss = await listen({ maxFragments: 3 });
-    const peer = nextConnection(wss);
-    const client = await rawClient(wss.address().port);
-    const server = outcome(await peer);
+  test(
+    'maxFragments: 1008 and WS_ERR_TOO_MANY_BUFFERED_PARTS',
+    LIMIT,
+    async () => {
+      const wss = await listen({ maxFragments: 3 });
+      const peer = nextConnection(wss);
+      const client = await rawClient(wss.address().port);
+      const server = outcome(await peer);
 
-    client.socket.write(
-      Buffer.concat([
-        frame(1, 'a', { fin: false }),
-        frame(0, 'b', { fin: false }),
-        frame(0, 'c', { fin: false }),
-        frame(0, 'd')
-      ])
-    );
-    const { error, code } = await server;
+      client.socket.write(
+        Buffer.concat([
+          frame(1, 'a', { fin: false }),
+          frame(0, 'b', { fin: false }),
+          frame(0, 'c', { fin: false }),
+          frame(0, 'd')
+        ])
+      );
+      const { error, code } = await server;
 
-    assert.strictEqual(error.code, 'WS_ERR_TOO_MANY_BUFFERED_PARTS');
-    assert.strictEqual(error.message, 'Too many message fragments');
-    assert.strictEqual(error[kStatusCode], 1008);
-    assert.strictEqual(code, 1006);
-    await closed(client.socket);
-    assert.strictEqual(closeCodeOf(client), 1008);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    await shutdown(wss);
-  });
+      assert.strictEqual(error.code, 'WS_ERR_TOO_MANY_BUFFERED_PARTS');
+      assert.strictEqual(error.message, 'Too many message fragments');
+      assert.strictEqual(error[kStatusCode], 1008);
+      assert.strictEqual(code, 1006);
+      await closed(client.socket);
+      assert.strictEqual(closeCodeOf(client), 1008);
+      assert.strictEqual(await echoes(wss), 'still serving');
+      await shutdown(wss);
+    }
+  );
 
   test('maxBufferedChunks: a dribbled frame is a 1008', LIMIT, async () => {
     const wss = await listen({ maxBufferedChunks: 4 });
@@ -280,9 +301,15 @@ describe('Handshake limits (Node http server)', () => {
     for (let i = 0; i < 2100; i++) many += `${i.toString(36)}:\r\n`;
 
     // The upgrade headers among the first 2000: the upgrade goes ahead.
-    const first = await rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\n${UPGRADE_HEADERS}${many}\r\n`);
+    const first = await rawRequest(
+      port,
+      `GET / HTTP/1.1\r\nHost: x\r\n${UPGRADE_HEADERS}${many}\r\n`
+    );
     // Past the 2000th: they are dropped, so the request is refused.
-    const last = await rawRequest(port, `GET / HTTP/1.1\r\nHost: x\r\n${many}${UPGRADE_HEADERS}\r\n`);
+    const last = await rawRequest(
+      port,
+      `GET / HTTP/1.1\r\nHost: x\r\n${many}${UPGRADE_HEADERS}\r\n`
+    );
 
     assert.strictEqual(first, 'HTTP/1.1 101 Switching Protocols');
     assert.strictEqual(last, 'HTTP/1.1 400 Bad Request');
@@ -298,58 +325,66 @@ describe('Handshake limits (Node http server)', () => {
     wss.close();
   });
 
-  test('a slow-loris handshake is dropped with 408 by headersTimeout', LIMIT, async () => {
-    const server = http.createServer({
-      headersTimeout: 500,
-      requestTimeout: 1000,
-      connectionsCheckingInterval: 100
-    });
-    const wss = new WebSocketServer({ server });
-    await new Promise((resolve) => server.listen(0, HOST, resolve));
+  test(
+    'a slow-loris handshake is dropped with 408 by headersTimeout',
+    LIMIT,
+    async () => {
+      const server = http.createServer({
+        headersTimeout: 500,
+        requestTimeout: 1000,
+        connectionsCheckingInterval: 100
+      });
+      const wss = new WebSocketServer({ server });
+      await new Promise((resolve) => server.listen(0, HOST, resolve));
 
-    const socket = net.connect(server.address().port, HOST);
-    socket.on('error', () => {});
-    let answer = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => (answer += d));
-    await once(socket, 'connect');
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
-    let n = 0;
-    const drip = setInterval(() => {
-      if (!socket.destroyed) socket.write(`x-${n++}: y\r\n`);
-    }, 50);
-    const started = Date.now();
-    await once(socket, 'close');
-    clearInterval(drip);
+      const socket = net.connect(server.address().port, HOST);
+      socket.on('error', () => {});
+      let answer = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (d) => (answer += d));
+      await once(socket, 'connect');
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      let n = 0;
+      const drip = setInterval(() => {
+        if (!socket.destroyed) socket.write(`x-${n++}: y\r\n`);
+      }, 50);
+      const started = Date.now();
+      await once(socket, 'close');
+      clearInterval(drip);
 
-    assert.match(answer, /^HTTP\/1\.1 408 Request Timeout/);
-    assert.ok(Date.now() - started < 3000);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    wss.close();
-    await new Promise((resolve) => server.close(resolve));
-  });
+      assert.match(answer, /^HTTP\/1\.1 408 Request Timeout/);
+      assert.ok(Date.now() - started < 3000);
+      assert.strictEqual(await echoes(wss), 'still serving');
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  );
 });
 
 describe('Connection limits', () => {
-  test('closeTimeout: a peer that never answers a close is dropped', LIMIT, async () => {
-    const wss = await listen({ closeTimeout: 300 });
-    const peer = nextConnection(wss);
-    const client = await rawClient(wss.address().port);
-    const ws = await peer;
-    const server = outcome(ws);
-    const started = Date.now();
+  test(
+    'closeTimeout: a peer that never answers a close is dropped',
+    LIMIT,
+    async () => {
+      const wss = await listen({ closeTimeout: 300 });
+      const peer = nextConnection(wss);
+      const client = await rawClient(wss.address().port);
+      const ws = await peer;
+      const server = outcome(ws);
+      const started = Date.now();
 
-    ws.close(1000, 'bye');
-    const { error, code } = await server;
-    const elapsed = Date.now() - started;
+      ws.close(1000, 'bye');
+      const { error, code } = await server;
+      const elapsed = Date.now() - started;
 
-    assert.strictEqual(error, null);
-    assert.strictEqual(code, 1006);
-    assert.ok(elapsed >= 250 && elapsed < 3000, `closed after ${elapsed} ms`);
-    assert.strictEqual(closeCodeOf(client), 1000);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    await shutdown(wss);
-  });
+      assert.strictEqual(error, null);
+      assert.strictEqual(code, 1006);
+      assert.ok(elapsed >= 250 && elapsed < 3000, `closed after ${elapsed} ms`);
+      assert.strictEqual(closeCodeOf(client), 1000);
+      assert.strictEqual(await echoes(wss), 'still serving');
+      await shutdown(wss);
+    }
+  );
 
   test('maxPendingAutoPongs: defaults to 60 on both sides', LIMIT, async () => {
     const wss = await listen();
@@ -365,60 +400,75 @@ describe('Connection limits', () => {
     await shutdown(wss);
   });
 
-  test('maxPendingAutoPongs: a ping flood past the limit terminates', LIMIT, async () => {
-    const wss = await listen({ maxPendingAutoPongs: 5 });
-    const peer = nextConnection(wss);
-    const client = await rawClient(wss.address().port);
-    const ws = await peer;
-    const server = outcome(ws);
-    let pings = 0;
-    ws.on('ping', () => pings++);
-
-    // Eight pings in one chunk: five pongs are queued, the sixth ping
-    // finds them all unwritten.
-    client.socket.write(Buffer.concat(Array.from({ length: 8 }, (_, i) => frame(9, `p${i}`))));
-    const { error, code } = await server;
-
-    assert.strictEqual(error, null);
-    assert.strictEqual(code, 1006);
-    assert.ok(pings >= 6, `${pings} pings seen`);
-    await closed(client.socket);
-    const pongs = serverFrames(client.received).filter((f) => f.opcode === 10);
-    assert.ok(pongs.length <= 5, `${pongs.length} pongs`);
-    assert.strictEqual(await echoes(wss), 'still serving');
-    await shutdown(wss);
-  });
-
-  test('maxPendingAutoPongs: pings under the limit are all answered', LIMIT, async () => {
-    for (const limit of [10, 0]) {
-      const wss = await listen({ maxPendingAutoPongs: limit });
+  test(
+    'maxPendingAutoPongs: a ping flood past the limit terminates',
+    LIMIT,
+    async () => {
+      const wss = await listen({ maxPendingAutoPongs: 5 });
       const peer = nextConnection(wss);
       const client = await rawClient(wss.address().port);
       const ws = await peer;
-      ws.on('message', (d) => ws.send(d, { binary: false }));
-      const count = limit || 100;
+      const server = outcome(ws);
+      let pings = 0;
+      ws.on('ping', () => pings++);
 
+      // Eight pings in one chunk: five pongs are queued, the sixth ping
+      // finds them all unwritten.
       client.socket.write(
-        Buffer.concat([
-          ...Array.from({ length: count }, (_, i) => frame(9, `p${i}`)),
-          frame(1, 'done')
-        ])
+        Buffer.concat(Array.from({ length: 8 }, (_, i) => frame(9, `p${i}`)))
       );
-      for (;;) {
-        const frames = serverFrames(client.received);
-        if (frames.some((f) => f.opcode === 1)) {
-          assert.strictEqual(frames.filter((f) => f.opcode === 10).length, count);
-          break;
-        }
-        await once(client.socket, 'data');
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.strictEqual(ws.readyState, WebSocket.OPEN);
-      assert.strictEqual(ws._pendingAutoPongs, 0);
-      client.socket.destroy();
+      const { error, code } = await server;
+
+      assert.strictEqual(error, null);
+      assert.strictEqual(code, 1006);
+      assert.ok(pings >= 6, `${pings} pings seen`);
+      await closed(client.socket);
+      const pongs = serverFrames(client.received).filter(
+        (f) => f.opcode === 10
+      );
+      assert.ok(pongs.length <= 5, `${pongs.length} pongs`);
+      assert.strictEqual(await echoes(wss), 'still serving');
       await shutdown(wss);
     }
-  });
+  );
+
+  test(
+    'maxPendingAutoPongs: pings under the limit are all answered',
+    LIMIT,
+    async () => {
+      for (const limit of [10, 0]) {
+        const wss = await listen({ maxPendingAutoPongs: limit });
+        const peer = nextConnection(wss);
+        const client = await rawClient(wss.address().port);
+        const ws = await peer;
+        ws.on('message', (d) => ws.send(d, { binary: false }));
+        const count = limit || 100;
+
+        client.socket.write(
+          Buffer.concat([
+            ...Array.from({ length: count }, (_, i) => frame(9, `p${i}`)),
+            frame(1, 'done')
+          ])
+        );
+        for (;;) {
+          const frames = serverFrames(client.received);
+          if (frames.some((f) => f.opcode === 1)) {
+            assert.strictEqual(
+              frames.filter((f) => f.opcode === 10).length,
+              count
+            );
+            break;
+          }
+          await once(client.socket, 'data');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.strictEqual(ws.readyState, WebSocket.OPEN);
+        assert.strictEqual(ws._pendingAutoPongs, 0);
+        client.socket.destroy();
+        await shutdown(wss);
+      }
+    }
+  );
 
   test('maxPendingAutoPongs: a client is protected too', LIMIT, async () => {
     const wss = await listen();
@@ -430,7 +480,9 @@ describe('Connection limits', () => {
     const server = await peer;
 
     server._socket.write(
-      Buffer.concat(Array.from({ length: 6 }, () => frame(9, 'x', { mask: false })))
+      Buffer.concat(
+        Array.from({ length: 6 }, () => frame(9, 'x', { mask: false }))
+      )
     );
     const [code] = await once(ws, 'close');
 
@@ -448,7 +500,10 @@ describe('Memory held by received data', () => {
     const closing = once(ws, 'close');
 
     client.socket.write(
-      Buffer.concat([frame(2, Buffer.alloc(4000)), frame(8, Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65]))])
+      Buffer.concat([
+        frame(2, Buffer.alloc(4000)),
+        frame(8, Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65]))
+      ])
     );
     const [code, reason] = await closing;
 
@@ -459,42 +514,50 @@ describe('Memory held by received data', () => {
     await shutdown(wss);
   });
 
-  test('a message inside a chunk is a view of that chunk only', LIMIT, async () => {
-    // Zero-copy, as in ws: it pins the socket chunk it came in (Node sizes
-    // each read to the bytes read, at most 64 KiB), never a shared pool.
-    const wss = await listen();
-    const peer = nextConnection(wss);
-    const client = await rawClient(wss.address().port);
-    const ws = await peer;
-    const messages = [];
-    ws.on('message', (data) => messages.push(data));
+  test(
+    'a message inside a chunk is a view of that chunk only',
+    LIMIT,
+    async () => {
+      // Zero-copy, as in ws: it pins the socket chunk it came in (Node sizes
+      // each read to the bytes read, at most 64 KiB), never a shared pool.
+      const wss = await listen();
+      const peer = nextConnection(wss);
+      const client = await rawClient(wss.address().port);
+      const ws = await peer;
+      const messages = [];
+      ws.on('message', (data) => messages.push(data));
 
-    const chunk = Buffer.concat([frame(2, 'first'), frame(2, 'second')]);
-    client.socket.write(chunk);
-    while (messages.length < 2) await once(ws, 'message');
+      const chunk = Buffer.concat([frame(2, 'first'), frame(2, 'second')]);
+      client.socket.write(chunk);
+      while (messages.length < 2) await once(ws, 'message');
 
-    assert.strictEqual(messages[0].buffer, messages[1].buffer);
-    assert.strictEqual(messages[0].buffer.byteLength, chunk.length);
-    client.socket.destroy();
-    await shutdown(wss);
-  });
+      assert.strictEqual(messages[0].buffer, messages[1].buffer);
+      assert.strictEqual(messages[0].buffer.byteLength, chunk.length);
+      client.socket.destroy();
+      await shutdown(wss);
+    }
+  );
 
-  test('an inflated message has memory of exactly its size', LIMIT, async () => {
-    const wss = await listen({ perMessageDeflate: { threshold: 0 } });
-    const peer = nextConnection(wss);
-    const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`, {
-      perMessageDeflate: { threshold: 0 }
-    });
-    await once(ws, 'open');
-    const server = await peer;
+  test(
+    'an inflated message has memory of exactly its size',
+    LIMIT,
+    async () => {
+      const wss = await listen({ perMessageDeflate: { threshold: 0 } });
+      const peer = nextConnection(wss);
+      const ws = new WebSocket(`ws://${HOST}:${wss.address().port}`, {
+        perMessageDeflate: { threshold: 0 }
+      });
+      await once(ws, 'open');
+      const server = await peer;
 
-    ws.send(Buffer.from('small and compressed'));
-    const [data] = await once(server, 'message');
+      ws.send(Buffer.from('small and compressed'));
+      const [data] = await once(server, 'message');
 
-    assert.strictEqual(String(data), 'small and compressed');
-    assert.strictEqual(data.buffer.byteLength, data.length);
-    ws.close();
-    await once(ws, 'close');
-    await shutdown(wss);
-  });
+      assert.strictEqual(String(data), 'small and compressed');
+      assert.strictEqual(data.buffer.byteLength, data.length);
+      ws.close();
+      await once(ws, 'close');
+      await shutdown(wss);
+    }
+  );
 });

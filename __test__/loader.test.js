@@ -198,10 +198,19 @@ describe('a machine without a binary', () => {
     assert.strictEqual(result.code, 'ERR_WSRS_NATIVE_BINDING');
     assert.strictEqual(result.packageName, `${pkg.name}-aix-ppc64`);
     assert.strictEqual(result.libc, null);
-    assert.match(result.message, /^wsrs could not load its native addon on aix ppc64\.\n/);
-    assert.match(result.message, /package wsrs-aix-ppc64, but wsrs publishes no binary/);
+    assert.match(
+      result.message,
+      /^wsrs could not load its native addon on aix ppc64\.\n/
+    );
+    assert.match(
+      result.message,
+      /package wsrs-aix-ppc64, but wsrs publishes no binary/
+    );
     assert.match(result.message, /`npm run build`/);
-    assert.match(result.loadErrors[0], /Unsupported OS: aix, architecture: ppc64/);
+    assert.match(
+      result.loadErrors[0],
+      /Unsupported OS: aix, architecture: ppc64/
+    );
   });
 
   test('a published target whose package is not installed', () => {
@@ -303,7 +312,10 @@ describe('missing-binary', () => {
       [{ platform: 'linux', arch: 'x64', libc: 'glibc' }, 'linux-x64-gnu'],
       [{ platform: 'linux', arch: 'x64', libc: 'musl' }, 'linux-x64-musl'],
       [{ platform: 'linux', arch: 'arm64', libc: 'musl' }, 'linux-arm64-musl'],
-      [{ platform: 'linux', arch: 'arm', libc: 'glibc' }, 'linux-arm-gnueabihf'],
+      [
+        { platform: 'linux', arch: 'arm', libc: 'glibc' },
+        'linux-arm-gnueabihf'
+      ],
       [{ platform: 'darwin', arch: 'arm64', libc: null }, 'darwin-arm64'],
       [{ platform: 'win32', arch: 'x64', libc: null }, 'win32-x64-msvc'],
       [{ platform: 'android', arch: 'arm', libc: null }, 'android-arm-eabi'],

@@ -16,7 +16,9 @@ const { test } = require('node:test');
 const ROOT = path.join(__dirname, '..');
 const TARGET_DIR = path.join(ROOT, 'target', 'panic-probe');
 const LIB = process.platform === 'darwin' ? 'libwsrs.dylib' : 'libwsrs.so';
-const hasCargo = spawnSync('cargo', ['--version']).status === 0 && process.platform === 'linux';
+const hasCargo =
+  spawnSync('cargo', ['--version']).status === 0 &&
+  process.platform === 'linux';
 
 test(
   'a panic inside the addon becomes a JavaScript error and only fails its connection',
@@ -24,7 +26,14 @@ test(
   () => {
     const build = spawnSync(
       'cargo',
-      ['build', '--lib', '--features', 'panic-probe', '--target-dir', TARGET_DIR],
+      [
+        'build',
+        '--lib',
+        '--features',
+        'panic-probe',
+        '--target-dir',
+        TARGET_DIR
+      ],
       { cwd: ROOT, encoding: 'utf8' }
     );
     assert.strictEqual(build.status, 0, build.stderr);
@@ -54,9 +63,15 @@ test(
     // Compression, in the calling thread and on the thread pool, and
     // decompression report the panic to their callback.
     assert.match(out.compress, internal);
-    assert.strictEqual(out.compressSameAfter, 'Error: the compressor is poisoned');
+    assert.strictEqual(
+      out.compressSameAfter,
+      'Error: the compressor is poisoned'
+    );
     assert.match(out.compressAsync, internal);
-    assert.strictEqual(out.compressAsyncSameAfter, 'Error: the compressor is poisoned');
+    assert.strictEqual(
+      out.compressAsyncSameAfter,
+      'Error: the compressor is poisoned'
+    );
     assert.match(out.decompress, /^Error: /);
     assert.strictEqual(out.compressAfter, true);
 
@@ -64,7 +79,10 @@ test(
     // compressing a message ends that connection; the server goes on.
     assert.strictEqual(out.receiveCloseCode, 1011);
     assert.strictEqual(out.sendCloseCode, 1006);
-    assert.ok(out.serverErrors.some((e) => e.startsWith('ERR_WSRS_INTERNAL ')), out.serverErrors);
+    assert.ok(
+      out.serverErrors.some((e) => e.startsWith('ERR_WSRS_INTERNAL ')),
+      out.serverErrors
+    );
     assert.strictEqual(out.echoAfter, 'still serving');
     assert.strictEqual(out.clientsLeft, 0);
   }

@@ -10,7 +10,9 @@ const { kStatusCode } = require('../lib/constants');
 const { NativeInflate } = require('../lib/native/addon');
 
 test('a RangeError with its code and close code', () => {
-  const err = decodeError('WS_ERR_TOO_MANY_BUFFERED_PARTS\u00001008\u0000R\u0000\u0000Too many message fragments');
+  const err = decodeError(
+    'WS_ERR_TOO_MANY_BUFFERED_PARTS\u00001008\u0000R\u0000\u0000Too many message fragments'
+  );
 
   assert.ok(err instanceof RangeError);
   assert.strictEqual(err.message, 'Too many message fragments');
@@ -36,7 +38,7 @@ test('text not in the encoded form is an internal error closing with 1011', () =
   assert.match(err.message, /internal error: the compressor is poisoned/);
 });
 
-test('a corrupt compressed message through NativeInflate decodes to zlib\'s error', () => {
+test("a corrupt compressed message through NativeInflate decodes to zlib's error", () => {
   const inflate = new NativeInflate(15, false);
   let thrown;
 

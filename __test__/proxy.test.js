@@ -382,11 +382,21 @@ describe('client proxy over wss:', { timeout: 60000 }, () => {
       execFileSync(
         'openssl',
         [
-          'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-          '-subj', '/CN=127.0.0.1',
-          '-addext', 'subjectAltName=IP:127.0.0.1',
-          '-keyout', path.join(dir, 'key.pem'),
-          '-out', path.join(dir, 'cert.pem')
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          path.join(dir, 'key.pem'),
+          '-out',
+          path.join(dir, 'cert.pem')
         ],
         { stdio: 'ignore', timeout: 20000 }
       );

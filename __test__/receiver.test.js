@@ -12,7 +12,10 @@ const { EMPTY_BUFFER, kStatusCode } = require('../lib/constants');
 /**
  * Frames `payload` as the peer would (masked when the peer is a client).
  */
-function frame(payload, { opcode = 2, fin = true, rsv1 = false, mask = true } = {}) {
+function frame(
+  payload,
+  { opcode = 2, fin = true, rsv1 = false, mask = true } = {}
+) {
   return Buffer.concat(
     Sender.frame(Buffer.from(payload), {
       opcode,
@@ -34,12 +37,17 @@ function collect(receiver, count) {
       seen.push(entry);
       if (seen.length === count) resolve(seen);
     };
-    receiver.on('message', (data, isBinary) => push(['message', data, isBinary]));
+    receiver.on('message', (data, isBinary) =>
+      push(['message', data, isBinary])
+    );
     receiver.on('ping', (data) => push(['ping', data]));
     receiver.on('pong', (data) => push(['pong', data]));
     receiver.on('conclude', (code, reason) => push(['conclude', code, reason]));
     receiver.on('error', (err) => push(['error', err]));
-    setTimeout(() => reject(new Error(`only ${seen.length} events`)), 2000).unref();
+    setTimeout(
+      () => reject(new Error(`only ${seen.length} events`)),
+      2000
+    ).unref();
   });
 }
 
@@ -65,8 +73,16 @@ test('messages, pings and pongs come out in order, whatever the chunking', async
     assert.deepStrictEqual(seen[1], ['ping', Buffer.from('ping!')]);
     assert.strictEqual(seen[2][1].length, 70000);
     assert.strictEqual(seen[2][2], true);
-    assert.strictEqual(seen[3][1], EMPTY_BUFFER, 'an empty pong is EMPTY_BUFFER');
-    assert.deepStrictEqual(seen[4], ['message', Buffer.from('fragmented text'), false]);
+    assert.strictEqual(
+      seen[3][1],
+      EMPTY_BUFFER,
+      'an empty pong is EMPTY_BUFFER'
+    );
+    assert.deepStrictEqual(seen[4], [
+      'message',
+      Buffer.from('fragmented text'),
+      false
+    ]);
   }
 });
 
@@ -87,12 +103,54 @@ test('close frames give conclude with a copied reason and end the stream', async
 
 test('protocol errors carry ws code, message, class and close code', async () => {
   const cases = [
-    [Buffer.from([0xa2, 0x00]), RangeError, 'WS_ERR_UNEXPECTED_RSV_2_3', 'Invalid WebSocket frame: RSV2 and RSV3 must be clear', 1002, {}],
-    [Buffer.from([0x83, 0x00]), RangeError, 'WS_ERR_INVALID_OPCODE', 'Invalid WebSocket frame: invalid opcode 3', 1002, {}],
-    [Buffer.from([0x82, 0x00]), RangeError, 'WS_ERR_EXPECTED_MASK', 'Invalid WebSocket frame: MASK must be set', 1002, { isServer: true }],
-    [frame('x', { opcode: 1 }), RangeError, 'WS_ERR_UNEXPECTED_MASK', 'Invalid WebSocket frame: MASK must be clear', 1002, {}],
-    [frame(Buffer.from([0xff]), { opcode: 1 }), Error, 'WS_ERR_INVALID_UTF8', 'Invalid WebSocket frame: invalid UTF-8 sequence', 1007, { isServer: true }],
-    [frame(Buffer.alloc(11)), RangeError, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'Max payload size exceeded', 1009, { isServer: true, maxPayload: 10 }]
+    [
+      Buffer.from([0xa2, 0x00]),
+      RangeError,
+      'WS_ERR_UNEXPECTED_RSV_2_3',
+      'Invalid WebSocket frame: RSV2 and RSV3 must be clear',
+      1002,
+      {}
+    ],
+    [
+      Buffer.from([0x83, 0x00]),
+      RangeError,
+      'WS_ERR_INVALID_OPCODE',
+      'Invalid WebSocket frame: invalid opcode 3',
+      1002,
+      {}
+    ],
+    [
+      Buffer.from([0x82, 0x00]),
+      RangeError,
+      'WS_ERR_EXPECTED_MASK',
+      'Invalid WebSocket frame: MASK must be set',
+      1002,
+      { isServer: true }
+    ],
+    [
+      frame('x', { opcode: 1 }),
+      RangeError,
+      'WS_ERR_UNEXPECTED_MASK',
+      'Invalid WebSocket frame: MASK must be clear',
+      1002,
+      {}
+    ],
+    [
+      frame(Buffer.from([0xff]), { opcode: 1 }),
+      Error,
+      'WS_ERR_INVALID_UTF8',
+      'Invalid WebSocket frame: invalid UTF-8 sequence',
+      1007,
+      { isServer: true }
+    ],
+    [
+      frame(Buffer.alloc(11)),
+      RangeError,
+      'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      'Max payload size exceeded',
+      1009,
+      { isServer: true, maxPayload: 10 }
+    ]
   ];
 
   for (const [bytes, Ctor, code, message, closeCode, options] of cases) {
@@ -123,9 +181,19 @@ test('too many buffered chunks, as ws counts them', async () => {
 });
 
 test('binaryType: arraybuffer, fragments and blob', async () => {
-  const parts = [crypto.randomBytes(17), crypto.randomBytes(3000), crypto.randomBytes(1)];
+  const parts = [
+    crypto.randomBytes(17),
+    crypto.randomBytes(3000),
+    crypto.randomBytes(1)
+  ];
   const wire = Buffer.concat(
-    parts.map((p, i) => frame(p, { opcode: i === 0 ? 2 : 0, fin: i === parts.length - 1, mask: false }))
+    parts.map((p, i) =>
+      frame(p, {
+        opcode: i === 0 ? 2 : 0,
+        fin: i === parts.length - 1,
+        mask: false
+      })
+    )
   );
 
   const fragments = new Receiver({ binaryType: 'fragments' });
@@ -145,7 +213,10 @@ test('binaryType: arraybuffer, fragments and blob', async () => {
   blob.write(Buffer.from(wire));
   const data = (await b)[0][1];
   assert.ok(data instanceof Blob);
-  assert.deepStrictEqual(Buffer.from(await data.arrayBuffer()), Buffer.concat(parts));
+  assert.deepStrictEqual(
+    Buffer.from(await data.arrayBuffer()),
+    Buffer.concat(parts)
+  );
 });
 
 test('compressed messages are inflated, and a bomb stops at maxPayload', async () => {
@@ -153,7 +224,9 @@ test('compressed messages are inflated, and a bomb stops at maxPayload', async (
   sender.accept([{}]);
   const compress = (data) =>
     new Promise((resolve, reject) =>
-      sender.compress(data, true, (err, out) => (err ? reject(err) : resolve(out)))
+      sender.compress(data, true, (err, out) =>
+        err ? reject(err) : resolve(out)
+      )
     );
 
   const pmd = new PerMessageDeflate({ isServer: true, maxPayload: 1000 });
@@ -164,10 +237,21 @@ test('compressed messages are inflated, and a bomb stops at maxPayload', async (
     extensions: { 'permessage-deflate': pmd }
   });
   const events = collect(receiver, 2);
-  receiver.write(frame(await compress(Buffer.from('compressed hello')), { opcode: 1, rsv1: true }));
-  receiver.write(frame(await compress(Buffer.alloc(100000, 0x61)), { rsv1: true }));
+  receiver.write(
+    frame(await compress(Buffer.from('compressed hello')), {
+      opcode: 1,
+      rsv1: true
+    })
+  );
+  receiver.write(
+    frame(await compress(Buffer.alloc(100000, 0x61)), { rsv1: true })
+  );
   const [first, second] = await events;
-  assert.deepStrictEqual(first, ['message', Buffer.from('compressed hello'), false]);
+  assert.deepStrictEqual(first, [
+    'message',
+    Buffer.from('compressed hello'),
+    false
+  ]);
   assert.strictEqual(second[0], 'error');
   assert.strictEqual(second[1].code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
   assert.strictEqual(second[1][kStatusCode], 1009);
@@ -194,7 +278,7 @@ test('allowSynchronousEvents: false emits one event per turn, in order', async (
   assert.deepStrictEqual(order, ['a', 'b', 'c']);
 });
 
-test('a receiver written to from inside another one\'s handler', async () => {
+test("a receiver written to from inside another one's handler", async () => {
   const inner = new Receiver();
   const outer = new Receiver();
   const innerEvents = collect(inner, 2);
@@ -202,7 +286,10 @@ test('a receiver written to from inside another one\'s handler', async () => {
   outer.on('message', (data) => {
     if (data.toString() === 'relay') {
       inner.write(
-        Buffer.concat([frame('x', { opcode: 1, mask: false }), frame('y', { opcode: 1, mask: false })])
+        Buffer.concat([
+          frame('x', { opcode: 1, mask: false }),
+          frame('y', { opcode: 1, mask: false })
+        ])
       );
     }
   });
@@ -217,7 +304,10 @@ test('a receiver written to from inside another one\'s handler', async () => {
     (await outerEvents).map((e) => e[1].toString()),
     ['first', 'relay', 'last']
   );
-  assert.deepStrictEqual((await innerEvents).map((e) => e[1].toString()), ['x', 'y']);
+  assert.deepStrictEqual(
+    (await innerEvents).map((e) => e[1].toString()),
+    ['x', 'y']
+  );
 });
 
 test('many small frames in one chunk (more than one batch of records)', async () => {
@@ -239,7 +329,10 @@ test('large messages compress off the event loop and keep their order', async ()
     perMessageDeflate: { threshold: 0 }
   });
   await new Promise((resolve) => wss.once('listening', resolve));
-  const big = Buffer.alloc(3 << 20, 'wsrs compresses large payloads on the thread pool. ');
+  const big = Buffer.alloc(
+    3 << 20,
+    'wsrs compresses large payloads on the thread pool. '
+  );
 
   const received = new Promise((resolve, reject) => {
     wss.once('connection', (ws) => {
@@ -263,7 +356,10 @@ test('large messages compress off the event loop and keep their order', async ()
   ws.send(Buffer.alloc(10), { compress: true });
   // The big message is still being compressed: later sends wait behind it.
   assert.strictEqual(calledBack, false);
-  assert.ok(ws.bufferedAmount >= big.length, `bufferedAmount ${ws.bufferedAmount}`);
+  assert.ok(
+    ws.bufferedAmount >= big.length,
+    `bufferedAmount ${ws.bufferedAmount}`
+  );
 
   assert.deepStrictEqual(await received, [big.length, 15, 10]);
   ws.close();

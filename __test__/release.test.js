@@ -114,7 +114,10 @@ describe('scripts/sync-versions.js', () => {
         result.stderr,
         /optionalDependencies\["wsrs-linux-x64-gnu"\] is "0\.1\.0", should be "9\.8\.7-test\.1"/
       );
-      assert.match(result.stderr, /npm\/linux-x64-gnu\/package\.json: libc is undefined/);
+      assert.match(
+        result.stderr,
+        /npm\/linux-x64-gnu\/package\.json: libc is undefined/
+      );
 
       result = sync(['--root', tmp, '--quiet']);
       assert.strictEqual(result.status, 0, result.stderr);
@@ -132,10 +135,9 @@ describe('scripts/sync-versions.js', () => {
         );
         assert.strictEqual(manifest.version, newVersion, name);
       }
-      assert.deepStrictEqual(
-        JSON.parse(fs.readFileSync(gnu, 'utf8')).libc,
-        ['glibc']
-      );
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(gnu, 'utf8')).libc, [
+        'glibc'
+      ]);
 
       // Only the versions changed in the root package.json: the rest keeps
       // its formatting.
@@ -171,9 +173,9 @@ describe('scripts/sync-versions.js', () => {
       assert.deepStrictEqual(manifest.engines, pkg.engines);
       assert.strictEqual(manifest.license, pkg.license);
       assert.ok(
-        fs.readFileSync(path.join(dir, 'README.md'), 'utf8').includes(
-          `Install \`${pkg.name}\`, not this package`
-        ),
+        fs
+          .readFileSync(path.join(dir, 'README.md'), 'utf8')
+          .includes(`Install \`${pkg.name}\`, not this package`),
         `${platform.dir}/README.md`
       );
       assert.strictEqual(pkg.optionalDependencies[manifest.name], pkg.version);
@@ -188,7 +190,10 @@ describe('scripts/sync-versions.js', () => {
       cpu: 'arm64',
       libc: 'musl'
     });
-    assert.strictEqual(platformOf('x86_64-pc-windows-msvc').dir, 'win32-x64-msvc');
+    assert.strictEqual(
+      platformOf('x86_64-pc-windows-msvc').dir,
+      'win32-x64-msvc'
+    );
     assert.strictEqual(platformOf('aarch64-apple-darwin').dir, 'darwin-arm64');
     assert.strictEqual(
       platformOf('armv7-unknown-linux-gnueabihf').dir,
@@ -207,7 +212,12 @@ describe('.github/workflows/release.yml', () => {
     }
 
     assert.ok(doc.on.push.tags.includes('v*'));
-    const { build, test: native, 'test-emulated': emulated, publish } = doc.jobs;
+    const {
+      build,
+      test: native,
+      'test-emulated': emulated,
+      publish
+    } = doc.jobs;
 
     const built = build.strategy.matrix.settings.map((s) => s.target);
     assert.deepStrictEqual([...built].sort(), [...pkg.napi.targets].sort());
@@ -223,7 +233,10 @@ describe('.github/workflows/release.yml', () => {
     assert.ok(native.strategy.matrix.node.map(String).includes(oldest));
     assert.ok(emulated.strategy.matrix.node.map(String).includes(oldest));
 
-    assert.deepStrictEqual([...publish.needs].sort(), ['test', 'test-emulated']);
+    assert.deepStrictEqual([...publish.needs].sort(), [
+      'test',
+      'test-emulated'
+    ]);
     assert.match(publish.if, /refs\/tags\/v/);
     assert.strictEqual(publish.permissions['id-token'], 'write');
     const runs = publish.steps.map((s) => s.run || '').join('\n');
@@ -250,7 +263,9 @@ describe('supported Node.js versions', () => {
   test('the built binary imports no Node-API 9+ function', (t) => {
     const file = fs
       .readdirSync(ROOT)
-      .find((f) => f.startsWith(`${pkg.napi.binaryName}.`) && f.endsWith('.node'));
+      .find(
+        (f) => f.startsWith(`${pkg.napi.binaryName}.`) && f.endsWith('.node')
+      );
     if (!file) {
       t.skip('no built .node file in the package root');
       return;

@@ -18,7 +18,11 @@ const LIMIT = { timeout: 5000 };
  * still CONNECTING when this resolves; `peer` resolves to the server side.
  */
 async function pair(serverOptions = {}) {
-  const wss = new WebSocketServer({ host: LOCALHOST, port: 0, ...serverOptions });
+  const wss = new WebSocketServer({
+    host: LOCALHOST,
+    port: 0,
+    ...serverOptions
+  });
   await once(wss, 'listening');
 
   const peer = once(wss, 'connection').then(([ws]) => ws);
@@ -83,44 +87,54 @@ describe('createWebSocketStream', () => {
     await shutdown(wss);
   });
 
-  test('messages are readable; the stream ends when the peer closes', LIMIT, async () => {
-    const { wss, client, peer } = await pair();
-    const duplex = createWebSocketStream(client);
-    const chunks = [];
+  test(
+    'messages are readable; the stream ends when the peer closes',
+    LIMIT,
+    async () => {
+      const { wss, client, peer } = await pair();
+      const duplex = createWebSocketStream(client);
+      const chunks = [];
 
-    const server = await peer;
-    server.send('text');
-    server.send(Buffer.from([1, 2, 3]));
-    server.close();
+      const server = await peer;
+      server.send('text');
+      server.send(Buffer.from([1, 2, 3]));
+      server.close();
 
-    duplex.end();
-    await pipeline(duplex, sink(chunks));
+      duplex.end();
+      await pipeline(duplex, sink(chunks));
 
-    assert.deepStrictEqual(chunks, [
-      Buffer.from('text'),
-      Buffer.from([1, 2, 3])
-    ]);
-    await shutdown(wss);
-  });
+      assert.deepStrictEqual(chunks, [
+        Buffer.from('text'),
+        Buffer.from([1, 2, 3])
+      ]);
+      await shutdown(wss);
+    }
+  );
 
-  test('readableObjectMode gives strings for text and Buffers for binary', LIMIT, async () => {
-    const { wss, client, peer } = await pair();
-    const duplex = createWebSocketStream(client, { readableObjectMode: true });
-    const chunks = [];
+  test(
+    'readableObjectMode gives strings for text and Buffers for binary',
+    LIMIT,
+    async () => {
+      const { wss, client, peer } = await pair();
+      const duplex = createWebSocketStream(client, {
+        readableObjectMode: true
+      });
+      const chunks = [];
 
-    const server = await peer;
-    server.send('hello');
-    server.send(Buffer.from('raw'));
-    server.close();
+      const server = await peer;
+      server.send('hello');
+      server.send(Buffer.from('raw'));
+      server.close();
 
-    duplex.end();
-    await pipeline(duplex, sink(chunks));
+      duplex.end();
+      await pipeline(duplex, sink(chunks));
 
-    assert.strictEqual(chunks[0], 'hello');
-    assert.ok(Buffer.isBuffer(chunks[1]));
-    assert.strictEqual(chunks[1].toString(), 'raw');
-    await shutdown(wss);
-  });
+      assert.strictEqual(chunks[0], 'hello');
+      assert.ok(Buffer.isBuffer(chunks[1]));
+      assert.strictEqual(chunks[1].toString(), 'raw');
+      await shutdown(wss);
+    }
+  );
 
   test('end() closes the WebSocket with a normal close', LIMIT, async () => {
     const { wss, client, peer } = await pair();
@@ -155,50 +169,64 @@ describe('createWebSocketStream', () => {
       received.push(chunk.toString());
       if (received.length === input.length) duplex.end();
     });
-    await pipeline(Readable.from(input), new Writable({
-      write(chunk, encoding, callback) {
-        duplex.write(chunk, callback);
-      }
-    }));
+    await pipeline(
+      Readable.from(input),
+      new Writable({
+        write(chunk, encoding, callback) {
+          duplex.write(chunk, callback);
+        }
+      })
+    );
 
     await once(duplex, 'close');
     assert.deepStrictEqual(received, ['a', 'bb', 'ccc']);
     await shutdown(wss);
   });
 
-  test('destroy(err) reports err and terminates the connection', LIMIT, async () => {
-    const { wss, client, peer } = await pair();
-    const duplex = createWebSocketStream(client);
-    const server = await peer;
-    await once(client, 'open');
+  test(
+    'destroy(err) reports err and terminates the connection',
+    LIMIT,
+    async () => {
+      const { wss, client, peer } = await pair();
+      const duplex = createWebSocketStream(client);
+      const server = await peer;
+      await once(client, 'open');
 
-    const serverClosed = once(server, 'close');
-    const boom = new Error('boom');
-    const errored = once(duplex, 'error');
+      const serverClosed = once(server, 'close');
+      const boom = new Error('boom');
+      const errored = once(duplex, 'error');
 
-    duplex.destroy(boom);
-    const [err] = await errored;
-    assert.strictEqual(err, boom);
+      duplex.destroy(boom);
+      const [err] = await errored;
+      assert.strictEqual(err, boom);
 
-    const [code] = await serverClosed;
-    assert.strictEqual(code, 1006);
-    await shutdown(wss);
-  });
+      const [code] = await serverClosed;
+      assert.strictEqual(code, 1006);
+      await shutdown(wss);
+    }
+  );
 
-  test('writing after the WebSocket closed errors the stream', LIMIT, async () => {
-    const { wss, client, peer } = await pair();
-    const duplex = createWebSocketStream(client);
-    const server = await peer;
+  test(
+    'writing after the WebSocket closed errors the stream',
+    LIMIT,
+    async () => {
+      const { wss, client, peer } = await pair();
+      const duplex = createWebSocketStream(client);
+      const server = await peer;
 
-    const errored = once(duplex, 'error');
-    client.on('close', () => duplex.write('late'));
-    server.close();
+      const errored = once(duplex, 'error');
+      client.on('close', () => duplex.write('late'));
+      server.close();
 
-    const [err] = await errored;
-    assert.strictEqual(err.message, 'WebSocket is not open: readyState 3 (CLOSED)');
-    assert.ok(duplex.destroyed);
-    await shutdown(wss);
-  });
+      const [err] = await errored;
+      assert.strictEqual(
+        err.message,
+        'WebSocket is not open: readyState 3 (CLOSED)'
+      );
+      assert.ok(duplex.destroyed);
+      await shutdown(wss);
+    }
+  );
 
   test('protocol errors surface on the stream', LIMIT, async () => {
     const { wss, client, peer } = await pair();

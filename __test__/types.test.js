@@ -42,34 +42,38 @@ const skip =
     : false;
 
 for (const config of CONFIGS) {
-  test(`tsc --noEmit --strict -p __test__/types/${config}`, { skip, timeout: 120000 }, () => {
-    assert.ok(
-      locate('@types/node/package.json') !== null,
-      'typescript is installed but @types/node is not; the typings need it ' +
-        '(it is a devDependency)'
-    );
+  test(
+    `tsc --noEmit --strict -p __test__/types/${config}`,
+    { skip, timeout: 120000 },
+    () => {
+      assert.ok(
+        locate('@types/node/package.json') !== null,
+        'typescript is installed but @types/node is not; the typings need it ' +
+          '(it is a devDependency)'
+      );
 
-    const manifest = require(typescriptManifest);
-    const tsc = path.join(path.dirname(typescriptManifest), manifest.bin.tsc);
-    const result = spawnSync(
-      process.execPath,
-      [
-        tsc,
-        '--project',
-        path.join(SAMPLES, config),
-        '--noEmit',
-        '--strict',
-        '--pretty',
-        'false'
-      ],
-      { cwd: ROOT, encoding: 'utf8' }
-    );
+      const manifest = require(typescriptManifest);
+      const tsc = path.join(path.dirname(typescriptManifest), manifest.bin.tsc);
+      const result = spawnSync(
+        process.execPath,
+        [
+          tsc,
+          '--project',
+          path.join(SAMPLES, config),
+          '--noEmit',
+          '--strict',
+          '--pretty',
+          'false'
+        ],
+        { cwd: ROOT, encoding: 'utf8' }
+      );
 
-    assert.ifError(result.error);
-    assert.strictEqual(
-      result.status,
-      0,
-      `tsc ${manifest.version} reported errors:\n${result.stdout}${result.stderr}`
-    );
-  });
+      assert.ifError(result.error);
+      assert.strictEqual(
+        result.status,
+        0,
+        `tsc ${manifest.version} reported errors:\n${result.stdout}${result.stderr}`
+      );
+    }
+  );
 }

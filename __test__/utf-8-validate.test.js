@@ -50,15 +50,37 @@ test('crafted inputs agree with buffer.isUtf8, alone and inside ASCII', () => {
     for (const pad of [1, 31, 32, 33, 64, 100]) {
       const a = Buffer.concat([Buffer.alloc(pad, 0x61), buf]);
       const b = Buffer.concat([buf, Buffer.alloc(pad, 0x61)]);
-      assert.strictEqual(isValidUTF8(a), isUtf8(a), `${pad} + ${buf.toString('hex')}`);
-      assert.strictEqual(isValidUTF8(b), isUtf8(b), `${buf.toString('hex')} + ${pad}`);
+      assert.strictEqual(
+        isValidUTF8(a),
+        isUtf8(a),
+        `${pad} + ${buf.toString('hex')}`
+      );
+      assert.strictEqual(
+        isValidUTF8(b),
+        isUtf8(b),
+        `${buf.toString('hex')} + ${pad}`
+      );
     }
   }
 });
 
 test('agrees with buffer.isUtf8 on 100,000 random inputs', () => {
   const rand = rng(0x5eed);
-  const alphabet = ['a', 'Z', ' ', 'é', 'κ', 'ё', '中', '文', '€', '😀', '🎉', '\u0000', '\uffff'];
+  const alphabet = [
+    'a',
+    'Z',
+    ' ',
+    'é',
+    'κ',
+    'ё',
+    '中',
+    '文',
+    '€',
+    '😀',
+    '🎉',
+    '\u0000',
+    '\uffff'
+  ];
   let valid = 0;
   for (let n = 0; n < 100000; n++) {
     let buf;
@@ -83,11 +105,21 @@ test('agrees with buffer.isUtf8 on 100,000 random inputs', () => {
 
 test('works on views with an offset into a larger ArrayBuffer', () => {
   const backing = Buffer.from('ab\xffcd€', 'latin1');
-  const full = Buffer.concat([Buffer.from([0xff]), Buffer.from('hello €'), Buffer.from([0xff])]);
+  const full = Buffer.concat([
+    Buffer.from([0xff]),
+    Buffer.from('hello €'),
+    Buffer.from([0xff])
+  ]);
   assert.strictEqual(isValidUTF8(full.subarray(1, full.length - 1)), true);
   assert.strictEqual(isValidUTF8(full), false);
-  assert.strictEqual(isValidUTF8(new Uint8Array(backing.buffer, backing.byteOffset, 2)), true);
-  assert.strictEqual(isValidUTF8(new DataView(full.buffer, full.byteOffset + 1, 5)), true);
+  assert.strictEqual(
+    isValidUTF8(new Uint8Array(backing.buffer, backing.byteOffset, 2)),
+    true
+  );
+  assert.strictEqual(
+    isValidUTF8(new DataView(full.buffer, full.byteOffset + 1, 5)),
+    true
+  );
 });
 
 test('wrong argument types throw a TypeError', () => {
@@ -106,7 +138,10 @@ test('agrees with the installed utf-8-validate', (t) => {
   }
   const rand = rng(99);
   for (let n = 0; n < 5000; n++) {
-    const buf = n % 2 ? crypto.randomBytes(rand(16)) : Buffer.from('ok ' + '€'.repeat(rand(20)));
+    const buf =
+      n % 2
+        ? crypto.randomBytes(rand(16))
+        : Buffer.from('ok ' + '€'.repeat(rand(20)));
     assert.strictEqual(isValidUTF8(buf), native(buf));
   }
 });

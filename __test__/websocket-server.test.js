@@ -45,7 +45,9 @@ function rawHandshake(port, { method = 'GET', path = '/', headers = {} } = {}) {
     });
 
     req.on('error', reject);
-    req.on('upgrade', (res, socket) => resolve({ kind: 'upgrade', res, socket }));
+    req.on('upgrade', (res, socket) =>
+      resolve({ kind: 'upgrade', res, socket })
+    );
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -108,7 +110,10 @@ describe('WebSocketServer construction', () => {
   });
 
   test('turns perMessageDeflate: true into an empty object', () => {
-    const wss = new WebSocketServer({ noServer: true, perMessageDeflate: true });
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: true
+    });
     assert.deepStrictEqual(wss.options.perMessageDeflate, {});
   });
 
@@ -119,20 +124,24 @@ describe('WebSocketServer construction', () => {
     });
   });
 
-  test('the internal HTTP server answers plain requests with 426', LIMIT, async () => {
-    const wss = await listen();
-    const { port } = wss.address();
-    const res = await new Promise((resolve) =>
-      http.get({ host: LOCALHOST, port }, resolve)
-    );
-    let body = '';
-    for await (const chunk of res) body += chunk;
+  test(
+    'the internal HTTP server answers plain requests with 426',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const { port } = wss.address();
+      const res = await new Promise((resolve) =>
+        http.get({ host: LOCALHOST, port }, resolve)
+      );
+      let body = '';
+      for await (const chunk of res) body += chunk;
 
-    assert.strictEqual(res.statusCode, 426);
-    assert.strictEqual(res.headers['content-type'], 'text/plain');
-    assert.strictEqual(body, 'Upgrade Required');
-    await shutdown(wss);
-  });
+      assert.strictEqual(res.statusCode, 426);
+      assert.strictEqual(res.headers['content-type'], 'text/plain');
+      assert.strictEqual(body, 'Upgrade Required');
+      await shutdown(wss);
+    }
+  );
 });
 
 describe('Handshake validation', () => {
@@ -157,73 +166,89 @@ describe('Handshake validation', () => {
     await shutdown(wss);
   });
 
-  test('advertises the supported versions on a version mismatch', LIMIT, async () => {
-    const wss = await listen();
-    const out = await rawHandshake(wss.address().port, {
-      headers: validHeaders({ 'Sec-WebSocket-Version': '7' })
-    });
+  test(
+    'advertises the supported versions on a version mismatch',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const out = await rawHandshake(wss.address().port, {
+        headers: validHeaders({ 'Sec-WebSocket-Version': '7' })
+      });
 
-    assert.strictEqual(out.res.statusCode, 400);
-    assert.strictEqual(out.res.headers['sec-websocket-version'], '13, 8');
-    assert.strictEqual(
-      out.body,
-      'Missing or invalid Sec-WebSocket-Version header'
-    );
-    await shutdown(wss);
-  });
+      assert.strictEqual(out.res.statusCode, 400);
+      assert.strictEqual(out.res.headers['sec-websocket-version'], '13, 8');
+      assert.strictEqual(
+        out.body,
+        'Missing or invalid Sec-WebSocket-Version header'
+      );
+      await shutdown(wss);
+    }
+  );
 
-  test('accepts version 8 and answers with the right accept key', LIMIT, async () => {
-    const wss = await listen();
-    const key = newKey();
-    const out = await rawHandshake(wss.address().port, {
-      headers: { 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '8' }
-    });
+  test(
+    'accepts version 8 and answers with the right accept key',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const key = newKey();
+      const out = await rawHandshake(wss.address().port, {
+        headers: { 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '8' }
+      });
 
-    assert.strictEqual(out.kind, 'upgrade');
-    const expected = crypto
-      .createHash('sha1')
-      .update(key + MAGIC)
-      .digest('base64');
-    assert.strictEqual(out.res.headers['sec-websocket-accept'], expected);
-    out.socket.destroy();
-    await shutdown(wss);
-  });
+      assert.strictEqual(out.kind, 'upgrade');
+      const expected = crypto
+        .createHash('sha1')
+        .update(key + MAGIC)
+        .digest('base64');
+      assert.strictEqual(out.res.headers['sec-websocket-accept'], expected);
+      out.socket.destroy();
+      await shutdown(wss);
+    }
+  );
 
-  test('hands failures to wsClientError listeners instead of answering', LIMIT, async () => {
-    const wss = await listen();
-    const seen = [];
+  test(
+    'hands failures to wsClientError listeners instead of answering',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const seen = [];
 
-    wss.on('wsClientError', (err, socket, req) => {
-      seen.push([err.message, req.method]);
-      socket.end('HTTP/1.1 418 I\'m a Teapot\r\nConnection: close\r\n\r\n');
-    });
+      wss.on('wsClientError', (err, socket, req) => {
+        seen.push([err.message, req.method]);
+        socket.end("HTTP/1.1 418 I'm a Teapot\r\nConnection: close\r\n\r\n");
+      });
 
-    const out = await rawHandshake(wss.address().port, {
-      headers: validHeaders({ Upgrade: 'h2c' })
-    });
+      const out = await rawHandshake(wss.address().port, {
+        headers: validHeaders({ Upgrade: 'h2c' })
+      });
 
-    assert.strictEqual(out.res.statusCode, 418);
-    assert.deepStrictEqual(seen, [['Invalid Upgrade header', 'GET']]);
-    await shutdown(wss);
-  });
+      assert.strictEqual(out.res.statusCode, 418);
+      assert.deepStrictEqual(seen, [['Invalid Upgrade header', 'GET']]);
+      await shutdown(wss);
+    }
+  );
 });
 
 describe('The path option', () => {
-  test('only upgrades matching pathnames, ignoring the query', LIMIT, async () => {
-    const wss = await listen({ path: '/chat' });
-    const { port } = wss.address();
+  test(
+    'only upgrades matching pathnames, ignoring the query',
+    LIMIT,
+    async () => {
+      const wss = await listen({ path: '/chat' });
+      const { port } = wss.address();
 
-    const wrong = await rawHandshake(port, {
-      path: '/other',
-      headers: validHeaders()
-    });
-    assert.strictEqual(wrong.res.statusCode, 400);
-    assert.strictEqual(wrong.body, 'Bad Request');
+      const wrong = await rawHandshake(port, {
+        path: '/other',
+        headers: validHeaders()
+      });
+      assert.strictEqual(wrong.res.statusCode, 400);
+      assert.strictEqual(wrong.body, 'Bad Request');
 
-    const ws = await connect(`ws://${LOCALHOST}:${port}/chat?room=1`);
-    ws.terminate();
-    await shutdown(wss);
-  });
+      const ws = await connect(`ws://${LOCALHOST}:${port}/chat?room=1`);
+      ws.terminate();
+      await shutdown(wss);
+    }
+  );
 
   test('shouldHandle can be overridden', () => {
     class OnlyAdmins extends WebSocketServer {
@@ -258,25 +283,29 @@ describe('verifyClient', () => {
     await shutdown(wss);
   });
 
-  test('version 8 clients are checked against Sec-WebSocket-Origin', LIMIT, async () => {
-    let origin;
-    const wss = await listen({
-      verifyClient: (i) => {
-        origin = i.origin;
-        return false;
-      }
-    });
+  test(
+    'version 8 clients are checked against Sec-WebSocket-Origin',
+    LIMIT,
+    async () => {
+      let origin;
+      const wss = await listen({
+        verifyClient: (i) => {
+          origin = i.origin;
+          return false;
+        }
+      });
 
-    await rawHandshake(wss.address().port, {
-      headers: validHeaders({
-        'Sec-WebSocket-Version': '8',
-        'Sec-WebSocket-Origin': 'http://legacy.example',
-        Origin: 'http://ignored.example'
-      })
-    });
-    assert.strictEqual(origin, 'http://legacy.example');
-    await shutdown(wss);
-  });
+      await rawHandshake(wss.address().port, {
+        headers: validHeaders({
+          'Sec-WebSocket-Version': '8',
+          'Sec-WebSocket-Origin': 'http://legacy.example',
+          Origin: 'http://ignored.example'
+        })
+      });
+      assert.strictEqual(origin, 'http://legacy.example');
+      await shutdown(wss);
+    }
+  );
 
   test('the callback form can set code, body and headers', LIMIT, async () => {
     const wss = await listen({
@@ -320,28 +349,32 @@ describe('handleProtocols', () => {
     await shutdown(wss);
   });
 
-  test('receives a Set and the request, and its choice is used', LIMIT, async () => {
-    let offered;
-    const wss = await listen({
-      handleProtocols: (protocols, req) => {
-        offered = [...protocols];
-        assert.ok(req instanceof http.IncomingMessage);
-        return 'beta';
-      }
-    });
-    const serverSide = once(wss, 'connection');
-    const ws = await connect(`ws://${LOCALHOST}:${wss.address().port}`, [
-      'alpha',
-      'beta'
-    ]);
-    const [peer] = await serverSide;
+  test(
+    'receives a Set and the request, and its choice is used',
+    LIMIT,
+    async () => {
+      let offered;
+      const wss = await listen({
+        handleProtocols: (protocols, req) => {
+          offered = [...protocols];
+          assert.ok(req instanceof http.IncomingMessage);
+          return 'beta';
+        }
+      });
+      const serverSide = once(wss, 'connection');
+      const ws = await connect(`ws://${LOCALHOST}:${wss.address().port}`, [
+        'alpha',
+        'beta'
+      ]);
+      const [peer] = await serverSide;
 
-    assert.deepStrictEqual(offered, ['alpha', 'beta']);
-    assert.strictEqual(ws.protocol, 'beta');
-    assert.strictEqual(peer.protocol, 'beta');
-    ws.terminate();
-    await shutdown(wss);
-  });
+      assert.deepStrictEqual(offered, ['alpha', 'beta']);
+      assert.strictEqual(ws.protocol, 'beta');
+      assert.strictEqual(peer.protocol, 'beta');
+      ws.terminate();
+      await shutdown(wss);
+    }
+  );
 
   test('is not called when no protocol is offered', LIMIT, async () => {
     let calls = 0;
@@ -359,16 +392,20 @@ describe('handleProtocols', () => {
     await shutdown(wss);
   });
 
-  test('an invalid Sec-WebSocket-Protocol header gives 400', LIMIT, async () => {
-    const wss = await listen();
-    const out = await rawHandshake(wss.address().port, {
-      headers: validHeaders({ 'Sec-WebSocket-Protocol': 'a, a' })
-    });
+  test(
+    'an invalid Sec-WebSocket-Protocol header gives 400',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const out = await rawHandshake(wss.address().port, {
+        headers: validHeaders({ 'Sec-WebSocket-Protocol': 'a, a' })
+      });
 
-    assert.strictEqual(out.res.statusCode, 400);
-    assert.strictEqual(out.body, 'Invalid Sec-WebSocket-Protocol header');
-    await shutdown(wss);
-  });
+      assert.strictEqual(out.res.statusCode, 400);
+      assert.strictEqual(out.body, 'Invalid Sec-WebSocket-Protocol header');
+      await shutdown(wss);
+    }
+  );
 });
 
 describe('noServer and handleUpgrade', () => {
@@ -410,33 +447,37 @@ describe('noServer and handleUpgrade', () => {
     await once(server, 'close');
   });
 
-  test('a second handleUpgrade() on the same socket throws', LIMIT, async () => {
-    const server = http.createServer();
-    const wss = new WebSocketServer({ noServer: true });
-    let thrown;
+  test(
+    'a second handleUpgrade() on the same socket throws',
+    LIMIT,
+    async () => {
+      const server = http.createServer();
+      const wss = new WebSocketServer({ noServer: true });
+      let thrown;
 
-    server.on('upgrade', (req, socket, head) => {
-      wss.handleUpgrade(req, socket, head, (ws) => ws.close());
-      try {
-        wss.handleUpgrade(req, socket, head, () => {});
-      } catch (err) {
-        thrown = err;
-      }
-    });
-    server.listen(0, LOCALHOST);
-    await once(server, 'listening');
+      server.on('upgrade', (req, socket, head) => {
+        wss.handleUpgrade(req, socket, head, (ws) => ws.close());
+        try {
+          wss.handleUpgrade(req, socket, head, () => {});
+        } catch (err) {
+          thrown = err;
+        }
+      });
+      server.listen(0, LOCALHOST);
+      await once(server, 'listening');
 
-    const ws = new WebSocket(`ws://${LOCALHOST}:${server.address().port}`);
-    await once(ws, 'close');
+      const ws = new WebSocket(`ws://${LOCALHOST}:${server.address().port}`);
+      await once(ws, 'close');
 
-    assert.strictEqual(
-      thrown.message,
-      'server.handleUpgrade() was called more than once with the same ' +
-        'socket, possibly due to a misconfiguration'
-    );
-    server.close();
-    await once(server, 'close');
-  });
+      assert.strictEqual(
+        thrown.message,
+        'server.handleUpgrade() was called more than once with the same ' +
+          'socket, possibly due to a misconfiguration'
+      );
+      server.close();
+      await once(server, 'close');
+    }
+  );
 
   test('answers 503 once the server is closing', LIMIT, async () => {
     const server = http.createServer();
@@ -462,55 +503,63 @@ describe('noServer and handleUpgrade', () => {
 });
 
 describe('close()', () => {
-  test('with a borrowed server, waits for tracked clients and keeps the server', LIMIT, async () => {
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server });
-    server.listen(0, LOCALHOST);
-    await once(server, 'listening');
+  test(
+    'with a borrowed server, waits for tracked clients and keeps the server',
+    LIMIT,
+    async () => {
+      const server = http.createServer();
+      const wss = new WebSocketServer({ server });
+      server.listen(0, LOCALHOST);
+      await once(server, 'listening');
 
-    const serverSide = once(wss, 'connection');
-    const ws = await connect(`ws://${LOCALHOST}:${server.address().port}`);
-    const [peer] = await serverSide;
-    const clientClosed = once(ws, 'close');
+      const serverSide = once(wss, 'connection');
+      const ws = await connect(`ws://${LOCALHOST}:${server.address().port}`);
+      const [peer] = await serverSide;
+      const clientClosed = once(ws, 'close');
 
-    let closed = false;
-    wss.close(() => (closed = true));
-    await new Promise((resolve) => setImmediate(resolve));
+      let closed = false;
+      wss.close(() => (closed = true));
+      await new Promise((resolve) => setImmediate(resolve));
 
-    assert.strictEqual(closed, false);
-    assert.strictEqual(wss._state, 1);
-    assert.strictEqual(server.listening, true);
-    assert.strictEqual(server.listenerCount('upgrade'), 0);
+      assert.strictEqual(closed, false);
+      assert.strictEqual(wss._state, 1);
+      assert.strictEqual(server.listening, true);
+      assert.strictEqual(server.listenerCount('upgrade'), 0);
 
-    peer.close();
-    await once(wss, 'close');
-    assert.strictEqual(closed, true);
-    assert.strictEqual(wss._state, 2);
-    assert.strictEqual(server.listening, true);
+      peer.close();
+      await once(wss, 'close');
+      assert.strictEqual(closed, true);
+      assert.strictEqual(wss._state, 2);
+      assert.strictEqual(server.listening, true);
 
-    await clientClosed;
-    server.close();
-    await once(server, 'close');
-  });
+      await clientClosed;
+      server.close();
+      await once(server, 'close');
+    }
+  );
 
-  test('with its own server, leaves open connections alone', LIMIT, async () => {
-    const wss = await listen();
-    const serverSide = once(wss, 'connection');
-    const ws = await connect(`ws://${LOCALHOST}:${wss.address().port}`);
-    const [peer] = await serverSide;
+  test(
+    'with its own server, leaves open connections alone',
+    LIMIT,
+    async () => {
+      const wss = await listen();
+      const serverSide = once(wss, 'connection');
+      const ws = await connect(`ws://${LOCALHOST}:${wss.address().port}`);
+      const [peer] = await serverSide;
 
-    wss.close();
-    assert.strictEqual(wss.address(), null);
+      wss.close();
+      assert.strictEqual(wss.address(), null);
 
-    // The connection still works in both directions.
-    peer.send('still here');
-    const [data] = await once(ws, 'message');
-    assert.strictEqual(data.toString(), 'still here');
+      // The connection still works in both directions.
+      peer.send('still here');
+      const [data] = await once(ws, 'message');
+      assert.strictEqual(data.toString(), 'still here');
 
-    ws.close();
-    await once(wss, 'close');
-    assert.strictEqual(wss._state, 2);
-  });
+      ws.close();
+      await once(wss, 'close');
+      assert.strictEqual(wss._state, 2);
+    }
+  );
 
   test('without client tracking, closes on the next tick', LIMIT, async () => {
     const wss = new WebSocketServer({ noServer: true, clientTracking: false });
@@ -522,14 +571,18 @@ describe('close()', () => {
     assert.strictEqual(await closed, false);
   });
 
-  test('after close, a callback gets "The server is not running"', LIMIT, async () => {
-    const wss = new WebSocketServer({ noServer: true });
-    await shutdown(wss);
+  test(
+    'after close, a callback gets "The server is not running"',
+    LIMIT,
+    async () => {
+      const wss = new WebSocketServer({ noServer: true });
+      await shutdown(wss);
 
-    const err = await new Promise((resolve) => wss.close(resolve));
-    assert.ok(err instanceof Error);
-    assert.strictEqual(err.message, 'The server is not running');
-  });
+      const err = await new Promise((resolve) => wss.close(resolve));
+      assert.ok(err instanceof Error);
+      assert.strictEqual(err.message, 'The server is not running');
+    }
+  );
 
   test('repeated calls while closing emit close once', LIMIT, async () => {
     const wss = await listen();

@@ -69,59 +69,74 @@ describe('ws 8.22 defaults: fragments and buffered chunks', () => {
     assert.strictEqual(wss.options.maxPendingAutoPongs, 60);
   });
 
-  test('16,384 empty fragments make a message; one more closes with 1008', { timeout: 20000 }, async () => {
-    const { wss, url } = await serve();
-    const results = [];
+  test(
+    '16,384 empty fragments make a message; one more closes with 1008',
+    { timeout: 20000 },
+    async () => {
+      const { wss, url } = await serve();
+      const results = [];
 
-    wss.on('connection', (ws) => {
-      ws.on('message', (data) => results.push(['message', data.length]));
-      ws.on('error', (err) => results.push(['error', err.name, err.message, err.code]));
-    });
+      wss.on('connection', (ws) => {
+        ws.on('message', (data) => results.push(['message', data.length]));
+        ws.on('error', (err) =>
+          results.push(['error', err.name, err.message, err.code])
+        );
+      });
 
-    for (const count of [16384, 16385]) {
-      const client = new WebSocket(url);
+      for (const count of [16384, 16385]) {
+        const client = new WebSocket(url);
 
-      await once(client, 'open');
-      for (let i = 1; i < count; i++) client.send('', { fin: false });
-      client.send('', { fin: true });
+        await once(client, 'open');
+        for (let i = 1; i < count; i++) client.send('', { fin: false });
+        client.send('', { fin: true });
 
-      if (count === 16384) {
-        await new Promise((resolve) => {
-          const poll = setInterval(() => {
-            if (results.length > 0) resolve(clearInterval(poll));
-          }, 10);
-        });
-        client.close();
-      } else {
-        const [code] = await once(client, 'close');
+        if (count === 16384) {
+          await new Promise((resolve) => {
+            const poll = setInterval(() => {
+              if (results.length > 0) resolve(clearInterval(poll));
+            }, 10);
+          });
+          client.close();
+        } else {
+          const [code] = await once(client, 'close');
 
-        assert.strictEqual(code, 1008);
+          assert.strictEqual(code, 1008);
+        }
       }
+
+      assert.deepStrictEqual(results, [
+        ['message', 0],
+        [
+          'error',
+          'RangeError',
+          'Too many message fragments',
+          'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+        ]
+      ]);
+      await shut(wss);
     }
+  );
 
-    assert.deepStrictEqual(results, [
-      ['message', 0],
-      ['error', 'RangeError', 'Too many message fragments', 'WS_ERR_TOO_MANY_BUFFERED_PARTS']
-    ]);
-    await shut(wss);
-  });
+  test(
+    'the client has the same fragment limit',
+    { timeout: 20000 },
+    async () => {
+      const { wss, url } = await serve();
 
-  test('the client has the same fragment limit', { timeout: 20000 }, async () => {
-    const { wss, url } = await serve();
+      wss.on('connection', (ws) => {
+        for (let i = 0; i < 16385; i++) ws.send('x', { fin: false });
+        ws.send('', { fin: true });
+      });
 
-    wss.on('connection', (ws) => {
-      for (let i = 0; i < 16385; i++) ws.send('x', { fin: false });
-      ws.send('', { fin: true });
-    });
+      const client = new WebSocket(url);
+      const [err] = await once(client, 'error');
 
-    const client = new WebSocket(url);
-    const [err] = await once(client, 'error');
-
-    assert.strictEqual(err.code, 'WS_ERR_TOO_MANY_BUFFERED_PARTS');
-    assert.ok(err instanceof RangeError);
-    assert.strictEqual(client.readyState, WebSocket.CLOSING);
-    await shut(wss);
-  });
+      assert.strictEqual(err.code, 'WS_ERR_TOO_MANY_BUFFERED_PARTS');
+      assert.ok(err instanceof RangeError);
+      assert.strictEqual(client.readyState, WebSocket.CLOSING);
+      await shut(wss);
+    }
+  );
 });
 
 describe('ws 8.22: the client protocols option', () => {
@@ -153,7 +168,10 @@ describe('ws 8.22: window bits, strictly', () => {
     const port = wss.address().port;
 
     for (const value of ['09', '1e1', '10.0', '0x9', ' 10']) {
-      for (const param of ['client_max_window_bits', 'server_max_window_bits']) {
+      for (const param of [
+        'client_max_window_bits',
+        'server_max_window_bits'
+      ]) {
         const { status } = await handshake(port, {
           'Sec-WebSocket-Extensions': `permessage-deflate; ${param}=${value}`
         });
@@ -163,7 +181,8 @@ describe('ws 8.22: window bits, strictly', () => {
     }
 
     const ok = await handshake(port, {
-      'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits=10'
+      'Sec-WebSocket-Extensions':
+        'permessage-deflate; client_max_window_bits=10'
     });
 
     assert.strictEqual(ok.status, 101);
@@ -171,10 +190,14 @@ describe('ws 8.22: window bits, strictly', () => {
   });
 
   test('a server whose clientMaxWindowBits is a number refuses a smaller client offer', async () => {
-    const { wss } = await serve({ perMessageDeflate: { clientMaxWindowBits: 12 } });
+    const { wss } = await serve({
+      perMessageDeflate: { clientMaxWindowBits: 12 }
+    });
     const port = wss.address().port;
     const offer = (bits) =>
-      handshake(port, { 'Sec-WebSocket-Extensions': `permessage-deflate; client_max_window_bits${bits}` });
+      handshake(port, {
+        'Sec-WebSocket-Extensions': `permessage-deflate; client_max_window_bits${bits}`
+      });
 
     assert.strictEqual((await offer('=11')).status, 400);
     assert.strictEqual((await offer('=12')).status, 101);
@@ -205,7 +228,10 @@ describe('ws 8.22: window bits, strictly', () => {
     const ws = new WebSocket(`ws://${HOST}:${server.address().port}`);
     const [err] = await once(ws, 'error');
 
-    assert.match(err.message, /Sec-WebSocket-Extensions|server_max_window_bits/);
+    assert.match(
+      err.message,
+      /Sec-WebSocket-Extensions|server_max_window_bits/
+    );
     await once(ws, 'close');
     server.close();
   });
@@ -217,12 +243,17 @@ describe('ws 8.22: Sec-WebSocket-Version compared as a string', () => {
     const port = wss.address().port;
 
     for (const version of ['13.0', '0xd', '013', '1e1']) {
-      const { status, headers } = await handshake(port, { 'Sec-WebSocket-Version': version });
+      const { status, headers } = await handshake(port, {
+        'Sec-WebSocket-Version': version
+      });
 
       assert.strictEqual(status, 400, version);
       assert.strictEqual(headers['sec-websocket-version'], '13, 8');
     }
-    assert.strictEqual((await handshake(port, { 'Sec-WebSocket-Version': '13' })).status, 101);
+    assert.strictEqual(
+      (await handshake(port, { 'Sec-WebSocket-Version': '13' })).status,
+      101
+    );
     await shut(wss);
   });
 });
@@ -248,27 +279,31 @@ describe('ws 8.22/8.23: the client URL', () => {
     await shut(wss);
   });
 
-  test('a ws+unix: socket path ends at the first colon', { skip: process.platform === 'win32' }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-unix-'));
-    const socketPath = path.join(dir, 's.sock');
-    const server = http.createServer();
-    const wss = new WebSocketServer({ server });
-    let requested;
+  test(
+    'a ws+unix: socket path ends at the first colon',
+    { skip: process.platform === 'win32' },
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-unix-'));
+      const socketPath = path.join(dir, 's.sock');
+      const server = http.createServer();
+      const wss = new WebSocketServer({ server });
+      let requested;
 
-    wss.on('connection', (ws, req) => {
-      requested = req.url;
-      ws.close();
-    });
-    await new Promise((resolve) => server.listen(socketPath, resolve));
+      wss.on('connection', (ws, req) => {
+        requested = req.url;
+        ws.close();
+      });
+      await new Promise((resolve) => server.listen(socketPath, resolve));
 
-    const ws = new WebSocket(`ws+unix:${socketPath}:/a:b/c:d?e=f:g`);
+      const ws = new WebSocket(`ws+unix:${socketPath}:/a:b/c:d?e=f:g`);
 
-    await once(ws, 'close');
-    assert.strictEqual(requested, '/a:b/c:d?e=f:g');
-    await new Promise((resolve) => wss.close(resolve));
-    await new Promise((resolve) => server.close(resolve));
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+      await once(ws, 'close');
+      assert.strictEqual(requested, '/a:b/c:d?e=f:g');
+      await new Promise((resolve) => wss.close(resolve));
+      await new Promise((resolve) => server.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  );
 
   test('an http: URL object is converted without being changed', async () => {
     const { wss, url } = await serve();
@@ -292,7 +327,8 @@ class RefusingAgent extends http.Agent {
   }
 
   addRequest(req, options) {
-    if (++this.requests > this.allowed) throw new Error(`request ${this.requests} refused`);
+    if (++this.requests > this.allowed)
+      throw new Error(`request ${this.requests} refused`);
     return super.addRequest(req, options);
   }
 }
@@ -341,7 +377,9 @@ describe('ws 8.22/8.23: buffers', () => {
 
     const { wss, url } = await serve();
 
-    wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+    wss.on('connection', (ws) =>
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }))
+    );
 
     const ws = new WebSocket(url);
 

@@ -61,7 +61,11 @@ function cpuSeconds(pid) {
 
 /** Starts a fan-out server; resolves to `{ child, port }`. */
 async function startServer(stack, url) {
-  const script = path.join(__dirname, 'fanout', `server-${stack === 'ws-loop' ? 'ws' : stack}.js`);
+  const script = path.join(
+    __dirname,
+    'fanout',
+    `server-${stack === 'ws-loop' ? 'ws' : stack}.js`
+  );
   const child = childProcess.spawn(process.execPath, [script], {
     env: { ...process.env, REDIS_URL: url },
     stdio: ['pipe', 'pipe', 'inherit']
@@ -101,7 +105,10 @@ async function connect(stack, ports, onMessage) {
 
       if (stack === 'socketio') {
         const { io } = require('socket.io-client');
-        const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], forceNew: true });
+        const socket = io(`http://127.0.0.1:${port}`, {
+          transports: ['websocket'],
+          forceNew: true
+        });
 
         socket.on('m', (data) => onMessage(sequence(data)));
         batch.push(new Promise((resolve) => socket.once('connect', resolve)));
@@ -111,10 +118,12 @@ async function connect(stack, ports, onMessage) {
         const ws = new WebSocket(`ws://127.0.0.1:${port}`);
 
         ws.on('message', (data) => onMessage(sequence(data)));
-        batch.push(new Promise((resolve, reject) => {
-          ws.once('open', resolve);
-          ws.once('error', reject);
-        }));
+        batch.push(
+          new Promise((resolve, reject) => {
+            ws.once('open', resolve);
+            ws.once('error', reject);
+          })
+        );
         sockets.push(() => ws.terminate());
       }
     }
@@ -132,8 +141,12 @@ async function publisher(stack, url) {
     const backplane = new RedisBackplane({ url });
     const wss = new WebSocketServer({ noServer: true, backplane });
 
-    if (!backplane.isUp) await new Promise((resolve) => backplane.once('up', resolve));
-    return { send: (text) => wss.publish('room', text), close: () => wss.close() };
+    if (!backplane.isUp)
+      await new Promise((resolve) => backplane.once('up', resolve));
+    return {
+      send: (text) => wss.publish('room', text),
+      close: () => wss.close()
+    };
   }
 
   const { createClient } = require('redis');
@@ -143,7 +156,10 @@ async function publisher(stack, url) {
   await pub.connect();
 
   if (stack === 'ws-loop') {
-    return { send: (text) => pub.publish('room', text), close: () => pub.close() };
+    return {
+      send: (text) => pub.publish('room', text),
+      close: () => pub.close()
+    };
   }
 
   const { Server } = require('socket.io');
@@ -168,7 +184,10 @@ async function publisher(stack, url) {
 
 /** One run of one stack; resolves to its figures. */
 async function run(stack, redis) {
-  const servers = [await startServer(stack, redis.url), await startServer(stack, redis.url)];
+  const servers = [
+    await startServer(stack, redis.url),
+    await startServer(stack, redis.url)
+  ];
   const pub = await publisher(stack, redis.url);
   const remaining = new Map();
   let next = 0;
@@ -181,18 +200,22 @@ async function run(stack, redis) {
       pub.send(message(next++));
     }
   };
-  const closeClients = await connect(stack, servers.map((s) => s.port), (seq) => {
-    deliveries++;
+  const closeClients = await connect(
+    stack,
+    servers.map((s) => s.port),
+    (seq) => {
+      deliveries++;
 
-    const left = remaining.get(seq) - 1;
+      const left = remaining.get(seq) - 1;
 
-    if (left > 0) {
-      remaining.set(seq, left);
-    } else {
-      remaining.delete(seq);
-      pump();
+      if (left > 0) {
+        remaining.set(seq, left);
+      } else {
+        remaining.delete(seq);
+        pump();
+      }
     }
-  });
+  );
 
   // Let every subscription reach Redis before the first message.
   await delay(500);
@@ -252,7 +275,9 @@ async function main() {
     `\nfan-out across 2 servers on Redis: ${CLIENTS} subscribers, ${SIZE} B, ` +
       `${WINDOW} in flight, ${SECONDS} s x ${REPS} (medians)\n`
   );
-  console.log('| stack | deliveries/s | deliveries per CPU-s | wsrs vs it (per CPU-s) |');
+  console.log(
+    '| stack | deliveries/s | deliveries per CPU-s | wsrs vs it (per CPU-s) |'
+  );
   console.log('|---|---|---|---|');
   for (const stack of STACKS) {
     const perSecond = median(results[stack].map((r) => r.perSecond));

@@ -261,7 +261,8 @@ function verify(inputs, utf8Impls) {
       for (const [name, impl] of maskImpls) {
         const out = Buffer.alloc(size + 8);
         impl.mask(src, MASK_KEY, out, offset, len);
-        if (!out.equals(ref)) fail(`mask ${name} size=${size} offset=${offset}`);
+        if (!out.equals(ref))
+          fail(`mask ${name} size=${size} offset=${offset}`);
       }
     }
     // unmask: equals mask, and is an involution
@@ -285,7 +286,9 @@ function verify(inputs, utf8Impls) {
       for (const [buf, expected] of cases) {
         for (const [name, fn] of utf8Impls) {
           if (fn(buf) !== expected) {
-            fail(`utf8 ${name} size=${size} input=${kind} expected=${expected}`);
+            fail(
+              `utf8 ${name} size=${size} input=${kind} expected=${expected}`
+            );
           }
         }
         if (fallbackIsValidUTF8(buf) !== expected) {
@@ -517,22 +520,36 @@ function main() {
     fmtRatio(r.speedup.ref)
   ]);
   console.log(
-    renderTable(header, rows, [false, true, false, true, true, true, true, true])
+    renderTable(header, rows, [
+      false,
+      true,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true
+    ])
   );
 
   const noisy = [];
   for (const r of results) {
     for (const [name, f] of Object.entries(r.figures)) {
       if (f.spread > 0.25) {
-        noisy.push(`${r.op}/${fmtSize(r.size)}/${r.input}/${name} ` +
-          `(${Math.round(f.spread * 100)}%)`);
+        noisy.push(
+          `${r.op}/${fmtSize(r.size)}/${r.input}/${name} ` +
+            `(${Math.round(f.spread * 100)}%)`
+        );
       }
     }
   }
   const slower = results
     .filter((r) => r.speedup.other < 1)
-    .map((r) => `${r.op} ${fmtSize(r.size)} ${r.input} ` +
-      `(${fmtRatio(r.speedup.other)})`);
+    .map(
+      (r) =>
+        `${r.op} ${fmtSize(r.size)} ${r.input} ` +
+        `(${fmtRatio(r.speedup.other)})`
+    );
   const elapsedMs = performance.now() - t0;
 
   console.log('');
@@ -562,9 +579,21 @@ function main() {
       nativeLoaded: { bufferutil: buNative, 'utf-8-validate': u8vNative },
       config: { quick: opts.quick, ...cfg },
       candidates: {
-        mask: { wsrs: 'wsrs/bufferutil', other: 'bufferutil', ref: 'bufferutil/fallback' },
-        unmask: { wsrs: 'wsrs/bufferutil', other: 'bufferutil', ref: 'bufferutil/fallback' },
-        utf8: { wsrs: 'wsrs/utf-8-validate', other: 'utf-8-validate', ref: 'buffer.isUtf8' }
+        mask: {
+          wsrs: 'wsrs/bufferutil',
+          other: 'bufferutil',
+          ref: 'bufferutil/fallback'
+        },
+        unmask: {
+          wsrs: 'wsrs/bufferutil',
+          other: 'bufferutil',
+          ref: 'bufferutil/fallback'
+        },
+        utf8: {
+          wsrs: 'wsrs/utf-8-validate',
+          other: 'utf-8-validate',
+          ref: 'buffer.isUtf8'
+        }
       },
       results: results.map((r) => ({
         op: r.op,

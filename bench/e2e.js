@@ -158,7 +158,14 @@ const SCENARIOS = [
     title: 'echo 1 KiB UTF-8 text 32x16',
     kind: 'echo',
     args: () => [
-      '--conns', '32', '--inflight', '16', '--size', '1024', '--payload', 'text'
+      '--conns',
+      '32',
+      '--inflight',
+      '16',
+      '--size',
+      '1024',
+      '--payload',
+      'text'
     ]
   },
   {
@@ -169,8 +176,15 @@ const SCENARIOS = [
     deflate: true,
     skip: ['faye', 'raw'],
     args: () => [
-      '--conns', '32', '--inflight', '16', '--size', '1024',
-      '--payload', 'json', '--deflate'
+      '--conns',
+      '32',
+      '--inflight',
+      '16',
+      '--size',
+      '1024',
+      '--payload',
+      'json',
+      '--deflate'
     ]
   },
   {
@@ -179,8 +193,14 @@ const SCENARIOS = [
     title: (cfg) => `broadcast 128 B to ${fmt(cfg.subscribers)} subs`,
     kind: 'broadcast',
     args: (cfg) => [
-      '--mode', 'broadcast', '--subscribers', String(cfg.subscribers),
-      '--inflight', '16', '--size', '128'
+      '--mode',
+      'broadcast',
+      '--subscribers',
+      String(cfg.subscribers),
+      '--inflight',
+      '16',
+      '--size',
+      '128'
     ]
   },
   {
@@ -189,7 +209,11 @@ const SCENARIOS = [
     title: (cfg) => `${fmt(cfg.idleConns)} idle connections`,
     kind: 'idle',
     args: (cfg) => [
-      '--mode', 'idle', '--conns', String(cfg.idleConns), '--gc-signal'
+      '--mode',
+      'idle',
+      '--conns',
+      String(cfg.idleConns),
+      '--gc-signal'
     ]
   },
   {
@@ -242,11 +266,17 @@ function parseArgs(argv) {
     } else if (arg === '--json') {
       opts.json = take();
     } else if (arg === '--only') {
-      opts.only = take().split(',').map((s) => s.trim()).filter(Boolean);
+      opts.only = take()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else if (arg === '--base') {
       opts.base = path.resolve(take());
     } else if (arg === '--servers') {
-      opts.servers = take().split(',').map((s) => s.trim()).filter(Boolean);
+      opts.servers = take()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else if (arg === '--reps') {
       opts.reps = Number(take());
       if (!Number.isInteger(opts.reps) || opts.reps < 1 || opts.reps > 20) {
@@ -356,7 +386,9 @@ function newestMtime(dir) {
   let newest = 0;
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const file = path.join(dir, entry.name);
-    const t = entry.isDirectory() ? newestMtime(file) : fs.statSync(file).mtimeMs;
+    const t = entry.isDirectory()
+      ? newestMtime(file)
+      : fs.statSync(file).mtimeMs;
     if (t > newest) newest = t;
   }
   return newest;
@@ -374,7 +406,13 @@ function ensureLoadgen() {
   log('building bench/loadgen (cargo build --release) ...');
   const r = childProcess.spawnSync(
     'cargo',
-    ['build', '--release', '--quiet', '--manifest-path', path.join(LOADGEN_DIR, 'Cargo.toml')],
+    [
+      'build',
+      '--release',
+      '--quiet',
+      '--manifest-path',
+      path.join(LOADGEN_DIR, 'Cargo.toml')
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 }
   );
   if (r.status !== 0 || !fs.existsSync(LOADGEN)) {
@@ -537,7 +575,9 @@ function startServer(name, options) {
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${code}) before it was ready: ${stderr}`));
+      reject(
+        new Error(`${name} exited (${code}) before it was ready: ${stderr}`)
+      );
     });
     rl.once('line', (line) => {
       clearTimeout(timer);
@@ -573,7 +613,8 @@ function startServer(name, options) {
  */
 function stopServer(server) {
   const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
     child.once('exit', () => {
@@ -675,22 +716,32 @@ async function runOne(sc, name, cfg) {
     if (isClient) {
       const args = [
         path.join(__dirname, 'clients', 'echo-client.js'),
-        '--impl', name === 'wsrs' ? 'wsrs' : 'ws',
-        '--port', String(server.port),
-        '--warmup', String(cfg.warmup),
-        '--duration', String(cfg.duration),
-        '--clk-tck', String(cfg.clkTck)
+        '--impl',
+        name === 'wsrs' ? 'wsrs' : 'ws',
+        '--port',
+        String(server.port),
+        '--warmup',
+        String(cfg.warmup),
+        '--duration',
+        String(cfg.duration),
+        '--clk-tck',
+        String(cfg.clkTck)
       ];
       const [cmd, cmdArgs] = pinned(cfg.pin.load, process.execPath, args);
       out = await runProcess(cmd, cmdArgs, SERVERS[name].env, limitS * 1000);
     } else {
       const def = SERVERS[name];
       const args = [
-        '--port', String(server.port),
-        '--proto', def.proto,
-        '--server-pid', String(server.pid),
-        '--warmup', String(cfg.warmup),
-        '--duration', String(sc.kind === 'idle' ? cfg.idleHold : cfg.duration),
+        '--port',
+        String(server.port),
+        '--proto',
+        def.proto,
+        '--server-pid',
+        String(server.pid),
+        '--warmup',
+        String(cfg.warmup),
+        '--duration',
+        String(sc.kind === 'idle' ? cfg.idleHold : cfg.duration),
         ...sc.args(cfg)
       ];
       const [cmd, cmdArgs] = pinned(cfg.pin.load, LOADGEN, args);
@@ -702,8 +753,14 @@ async function runOne(sc, name, cfg) {
     if (out.code !== 0 && !result.error && !result.errors) {
       result.error = `exit ${out.code}: ${out.stderr.slice(0, 500)}`;
     }
-    if (sc.deflate && !result.error && result.received > 0 && result.compressed === 0) {
-      result.error = 'permessage-deflate was negotiated but no echo came back compressed';
+    if (
+      sc.deflate &&
+      !result.error &&
+      result.received > 0 &&
+      result.compressed === 0
+    ) {
+      result.error =
+        'permessage-deflate was negotiated but no echo came back compressed';
       result.cannotRun = 'it does not do permessage-deflate here';
     }
     result.server = server.info;
@@ -737,13 +794,28 @@ async function runOne(sc, name, cfg) {
 function primaryMetric(kind) {
   switch (kind) {
     case 'broadcast':
-      return { key: 'rate', label: 'deliveries/s', lowerBetter: false, scale: 1 };
+      return {
+        key: 'rate',
+        label: 'deliveries/s',
+        lowerBetter: false,
+        scale: 1
+      };
     case 'idle':
-      return { key: 'kib_per_conn', label: 'KiB/conn', lowerBetter: true, scale: 1 };
+      return {
+        key: 'kib_per_conn',
+        label: 'KiB/conn',
+        lowerBetter: true,
+        scale: 1
+      };
     case 'handshake':
       return { key: 'rate', label: 'conns/s', lowerBetter: false, scale: 1 };
     case 'client':
-      return { key: 'cpu_us_per_msg', label: 'client CPU us/msg', lowerBetter: true, scale: 1 };
+      return {
+        key: 'cpu_us_per_msg',
+        label: 'client CPU us/msg',
+        lowerBetter: true,
+        scale: 1
+      };
     default:
       return { key: 'rate', label: 'msg/s', lowerBetter: false, scale: 1 };
   }
@@ -785,7 +857,10 @@ function spread(values) {
  * @return {String} The lines
  */
 function lastLines(text, n) {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const err = lines.find((l) => /Error|error:/.test(l));
   const tail = lines.slice(-n);
   return (err && !tail.includes(err) ? [err, ...tail] : tail).join(' / ');
@@ -807,22 +882,32 @@ function summarize(sc, runs) {
     ok: good.length,
     primary: median(pick(metric.key)),
     spread: spread(pick(metric.key)),
-    perCpu: sc.kind === 'client' ? median(pick('msgs_per_cpu_s')) : median(pick('per_server_cpu_s')),
+    perCpu:
+      sc.kind === 'client'
+        ? median(pick('msgs_per_cpu_s'))
+        : median(pick('per_server_cpu_s')),
     p50: median(pick('p50_us')),
     p99: median(pick('p99_us')),
     mbps: median(pick('mb_per_s')),
     rate: median(pick('rate')),
     loadgenUtil: median(pick('loadgen_cpu_util')),
-    serverUtil: median(good.map((r) => (r.server_cpu_s != null ? r.server_cpu_s / r.window_s : null))),
+    serverUtil: median(
+      good.map((r) =>
+        r.server_cpu_s != null ? r.server_cpu_s / r.window_s : null
+      )
+    ),
     openRate: median(pick('open_rate')),
-    broadcastVia: (runs.find((r) => r.server && r.server.broadcast) || { server: {} }).server
-      .broadcast || null,
+    broadcastVia:
+      (runs.find((r) => r.server && r.server.broadcast) || { server: {} })
+        .server.broadcast || null,
     errors: runs
       .filter((r) => r.error || r.errors)
       .map(
         (r) =>
           (r.error || (r.error_samples || [])[0] || `${r.errors} errors`) +
-          (r.server_stderr ? ` | server stderr: ${lastLines(r.server_stderr, 3)}` : '')
+          (r.server_stderr
+            ? ` | server stderr: ${lastLines(r.server_stderr, 3)}`
+            : '')
       )
   };
 }
@@ -849,7 +934,9 @@ function fmt(v) {
  * @return {String} The text
  */
 function fmtRatio(r) {
-  return r === null || r === undefined || !Number.isFinite(r) ? 'n/a' : `${r.toFixed(2)}x`;
+  return r === null || r === undefined || !Number.isFinite(r)
+    ? 'n/a'
+    : `${r.toFixed(2)}x`;
 }
 
 /**
@@ -885,13 +972,21 @@ function titleOf(sc, cfg) {
  * @return {String} The table
  */
 function renderTable(header, rows, right) {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const widths = header.map((h, c) =>
+    Math.max(h.length, ...rows.map((r) => r[c].length))
+  );
   const line = (cells) =>
     cells
-      .map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .map((cell, c) =>
+        right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])
+      )
       .join('  ')
       .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line)
+  ].join('\n');
 }
 
 /**
@@ -901,12 +996,28 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const cfg = opts.quick
-    ? { reps: 1, warmup: 0.25, duration: 0.5, idleHold: 1, subscribers: 200, idleConns: 1000 }
-    : { reps: 3, warmup: 0.5, duration: 2, idleHold: 1.5, subscribers: 1000, idleConns: 10000 };
+    ? {
+        reps: 1,
+        warmup: 0.25,
+        duration: 0.5,
+        idleHold: 1,
+        subscribers: 200,
+        idleConns: 1000
+      }
+    : {
+        reps: 3,
+        warmup: 0.5,
+        duration: 2,
+        idleHold: 1.5,
+        subscribers: 1000,
+        idleConns: 10000
+      };
   if (opts.reps) cfg.reps = opts.reps;
   if (opts.duration) cfg.duration = opts.duration;
   cfg.pin = pinning();
-  const clk = childProcess.spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const clk = childProcess.spawnSync('getconf', ['CLK_TCK'], {
+    encoding: 'utf8'
+  });
   cfg.clkTck = Number((clk.stdout || '').trim()) || 100;
 
   const notes = [];
@@ -929,10 +1040,12 @@ async function main() {
     if (lacking.length) missing.push(`${n} (needs ${lacking.join(', ')})`);
     return lacking.length === 0;
   });
-  if (missing.length) notes.push(`skipped, not installed: ${missing.join(', ')}`);
+  if (missing.length)
+    notes.push(`skipped, not installed: ${missing.join(', ')}`);
 
   const scenarios = SCENARIOS.filter(
-    (sc) => !opts.only || opts.only.includes(sc.id) || opts.only.includes(sc.name)
+    (sc) =>
+      !opts.only || opts.only.includes(sc.id) || opts.only.includes(sc.name)
   );
 
   const date = new Date().toISOString();
@@ -940,7 +1053,10 @@ async function main() {
   console.log(
     `node ${process.version}, ${process.platform}-${process.arch}, ${os.cpus().length} CPU ` +
       `(${(os.cpus()[0] || {}).model || 'unknown'}), load average ` +
-      os.loadavg().map((l) => l.toFixed(2)).join(' ')
+      os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')
   );
   console.log(
     `ws ${pkgVersion('ws')}, bufferutil ${pkgVersion('bufferutil')}, uWS ` +
@@ -963,7 +1079,9 @@ async function main() {
         ? CLIENTS.filter((c) => serverNames.includes(c))
         : serverNames.filter((n) => !(sc.skip || []).includes(n));
     if (sc.kind === 'client' && !resolves('@trufflesuite/uws-js-unofficial')) {
-      notes.push('scenario i skipped: uWebSockets.js (its server) is not installed');
+      notes.push(
+        'scenario i skipped: uWebSockets.js (its server) is not installed'
+      );
       continue;
     }
     if (sc.kind === 'client' && serverNames.includes('wsrs-native')) {
@@ -992,9 +1110,11 @@ async function main() {
         const shown = skipped[name]
           ? `SKIPPED for this scenario, ${skipped[name].slice(0, 300)}`
           : result.error
-          ? `ERROR ${result.error.slice(0, 200)}`
-          : `${fmt(result[metric.key])} ${metric.label}` +
-            (result.errors ? ` (${result.errors} errors: ${(result.error_samples || [])[0]})` : '');
+            ? `ERROR ${result.error.slice(0, 200)}`
+            : `${fmt(result[metric.key])} ${metric.label}` +
+              (result.errors
+                ? ` (${result.errors} errors: ${(result.error_samples || [])[0]})`
+                : '');
         log(
           `[${((Date.now() - t0) / 1000).toFixed(0)}s] ${sc.id} ${sc.name} rep ${rep + 1}/${cfg.reps} ` +
             `${name}: ${shown} (${((Date.now() - started) / 1000).toFixed(1)} s)`
@@ -1004,15 +1124,25 @@ async function main() {
     const summary = Object.fromEntries(
       names.map((n) => [
         n,
-        skipped[n] ? { ...summarize(sc, []), skipped: skipped[n] } : summarize(sc, runs[n])
+        skipped[n]
+          ? { ...summarize(sc, []), skipped: skipped[n] }
+          : summarize(sc, runs[n])
       ])
     );
     report.push({ sc, names, runs, summary });
   }
 
   const header = [
-    'scenario', 'server', 'metric', 'median', 'vs ws', 'per CPU-s', 'vs ws',
-    'p50 ms', 'p99 ms', 'notes'
+    'scenario',
+    'server',
+    'metric',
+    'median',
+    'vs ws',
+    'per CPU-s',
+    'vs ws',
+    'p50 ms',
+    'p99 ms',
+    'notes'
   ];
   const rows = [];
   for (const { sc, names, summary } of report) {
@@ -1022,15 +1152,21 @@ async function main() {
       const s = summary[name];
       const notesCell = [];
       if (s.skipped) notesCell.push('skipped, see note');
-      if (s.ok < s.runs) notesCell.push(`${s.runs - s.ok}/${s.runs} runs failed`);
-      if (s.spread !== null && s.spread > 0.25) notesCell.push(`spread ${Math.round(s.spread * 100)}%`);
+      if (s.ok < s.runs)
+        notesCell.push(`${s.runs - s.ok}/${s.runs} runs failed`);
+      if (s.spread !== null && s.spread > 0.25)
+        notesCell.push(`spread ${Math.round(s.spread * 100)}%`);
       if (sc.kind === 'echo' || sc.kind === 'broadcast') {
         if (s.mbps !== null) notesCell.push(`${fmt(s.mbps)} MB/s`);
       }
-      if (sc.kind === 'broadcast' && s.broadcastVia) notesCell.push(`via ${s.broadcastVia}`);
-      if (sc.kind === 'idle' && s.openRate !== null) notesCell.push(`opened ${fmt(s.openRate)}/s`);
-      if (sc.kind === 'client' && s.rate !== null) notesCell.push(`${fmt(s.rate)} msg/s`);
-      if (s.loadgenUtil !== null && s.loadgenUtil > 0.9) notesCell.push('loadgen-bound?');
+      if (sc.kind === 'broadcast' && s.broadcastVia)
+        notesCell.push(`via ${s.broadcastVia}`);
+      if (sc.kind === 'idle' && s.openRate !== null)
+        notesCell.push(`opened ${fmt(s.openRate)}/s`);
+      if (sc.kind === 'client' && s.rate !== null)
+        notesCell.push(`${fmt(s.rate)} msg/s`);
+      if (s.loadgenUtil !== null && s.loadgenUtil > 0.9)
+        notesCell.push('loadgen-bound?');
       if (s.serverUtil !== null && sc.kind !== 'idle' && sc.kind !== 'client') {
         notesCell.push(`srv ${Math.round(s.serverUtil * 100)}% CPU`);
       }
@@ -1039,9 +1175,15 @@ async function main() {
         name,
         metric.label + (metric.lowerBetter ? ' (lower better)' : ''),
         fmt(s.primary),
-        base && name !== 'ws' ? fmtRatio(ratio(s.primary, base.primary, metric.lowerBetter)) : name === 'ws' ? '1.00x' : 'n/a',
+        base && name !== 'ws'
+          ? fmtRatio(ratio(s.primary, base.primary, metric.lowerBetter))
+          : name === 'ws'
+            ? '1.00x'
+            : 'n/a',
         s.perCpu === null ? 'n/a' : fmt(s.perCpu),
-        base && s.perCpu !== null && base.perCpu !== null ? fmtRatio(ratio(s.perCpu, base.perCpu, false)) : 'n/a',
+        base && s.perCpu !== null && base.perCpu !== null
+          ? fmtRatio(ratio(s.perCpu, base.perCpu, false))
+          : 'n/a',
         s.p50 === null ? 'n/a' : fmt(s.p50 / 1000),
         s.p99 === null ? 'n/a' : fmt(s.p99 / 1000),
         notesCell.join('; ')
@@ -1049,24 +1191,37 @@ async function main() {
     });
   }
   console.log(
-    renderTable(header, rows, [false, false, false, true, true, true, true, true, true, false])
+    renderTable(header, rows, [
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+      false
+    ])
   );
   console.log('');
   console.log(
     "vs ws: the median's ratio to ws's median, oriented so that above 1.00x is better than ws. " +
-      "per CPU-s: messages (deliveries, connections) per CPU-second of the server process " +
+      'per CPU-s: messages (deliveries, connections) per CPU-second of the server process ' +
       '(utime+stime from /proc/<pid>/stat); for i, messages per CPU-second of the client process.'
   );
   for (const { sc, names, summary } of report) {
     for (const name of names) {
-      for (const e of summary[name].errors) notes.push(`${sc.id} ${name}: ${e.slice(0, 300)}`);
+      for (const e of summary[name].errors)
+        notes.push(`${sc.id} ${name}: ${e.slice(0, 300)}`);
     }
   }
   for (const [key, ids] of skips) {
     const [name, reason] = key.split('\0');
     notes.push(`${name} skipped in ${ids.join(', ')}, ${reason.slice(0, 400)}`);
   }
-  if (!serverNames.includes('ws')) notes.push('ws was not run: no "vs ws" ratios');
+  if (!serverNames.includes('ws'))
+    notes.push('ws was not run: no "vs ws" ratios');
   for (const n of notes) console.log(`note: ${n}`);
   const elapsedMs = Date.now() - t0;
   console.log(`done in ${(elapsedMs / 1000).toFixed(1)} s`);
@@ -1087,7 +1242,9 @@ async function main() {
         'faye-websocket': pkgVersion('faye-websocket')
       },
       config: { quick: opts.quick, ...cfg },
-      servers: Object.fromEntries(serverNames.map((n) => [n, SERVERS[n].label])),
+      servers: Object.fromEntries(
+        serverNames.map((n) => [n, SERVERS[n].label])
+      ),
       scenarios: report.map(({ sc, runs, summary }) => ({
         id: sc.id,
         name: sc.name,

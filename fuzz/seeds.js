@@ -51,7 +51,9 @@ function frame(opcode, payload, opts = {}) {
  * @return {Buffer} The compressed payload
  */
 function deflate(data) {
-  const out = zlib.deflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const out = zlib.deflateRawSync(data, {
+    finishFlush: zlib.constants.Z_SYNC_FLUSH
+  });
 
   return out.subarray(0, out.length - 4);
 }
@@ -252,7 +254,13 @@ function inflateSeeds() {
 function utf8Seeds() {
   return {
     ascii: Buffer.from([0, ...text('plain ascii text')]),
-    mixed: Buffer.from([3, 1, 2, 3, ...text('κόσμε, 😀, €, ascii and more ascii')]),
+    mixed: Buffer.from([
+      3,
+      1,
+      2,
+      3,
+      ...text('κόσμε, 😀, €, ascii and more ascii')
+    ]),
     surrogate: Buffer.from([1, 0, 0xce, 0xba, 0xed, 0xa0, 0x80]),
     overlong: Buffer.from([0, 0xc0, 0x80, 0xe0, 0x80, 0xaf]),
     cut: Buffer.from([2, 0, 1, 0xf0, 0x9f, 0x98])

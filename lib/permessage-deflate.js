@@ -142,7 +142,9 @@ class PerMessageDeflate {
 
       deflate.pending = null;
       callback(
-        new Error('The deflate stream was closed while data was being processed')
+        new Error(
+          'The deflate stream was closed while data was being processed'
+        )
       );
     }
   }
@@ -214,7 +216,10 @@ class PerMessageDeflate {
     const o = this._options;
     const params = response[0];
 
-    if (o.clientNoContextTakeover === false && params.client_no_context_takeover) {
+    if (
+      o.clientNoContextTakeover === false &&
+      params.client_no_context_takeover
+    ) {
       throw new Error('Unexpected parameter "client_no_context_takeover"');
     }
 
@@ -227,7 +232,9 @@ class PerMessageDeflate {
       (typeof o.clientMaxWindowBits === 'number' &&
         params.client_max_window_bits > o.clientMaxWindowBits)
     ) {
-      throw new Error('Unexpected or invalid parameter "client_max_window_bits"');
+      throw new Error(
+        'Unexpected or invalid parameter "client_max_window_bits"'
+      );
     }
 
     return params;
@@ -253,14 +260,18 @@ class PerMessageDeflate {
         const invalid = () =>
           new TypeError(`Invalid value for parameter "${key}": ${value}`);
 
-        if (key === 'client_max_window_bits' || key === 'server_max_window_bits') {
+        if (
+          key === 'client_max_window_bits' ||
+          key === 'server_max_window_bits'
+        ) {
           if (value === true && key === 'client_max_window_bits') {
             if (!this._isServer) throw invalid();
             params[key] = true;
             continue;
           }
           // Digits only, 8 to 15: `09`, `1e1` or `10.0` are refused (ws 8.22).
-          if (typeof value !== 'string' || !WINDOW_BITS.test(value)) throw invalid();
+          if (typeof value !== 'string' || !WINDOW_BITS.test(value))
+            throw invalid();
           params[key] = Number(value);
         } else if (
           key === 'client_no_context_takeover' ||

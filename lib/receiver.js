@@ -246,7 +246,11 @@ class Receiver extends Writable {
       if (type === TEXT) {
         this.emit('message', data, false);
       } else if (type === BINARY) {
-        this.emit('message', this._convert(data, this._fragmentEnds(kind)), true);
+        this.emit(
+          'message',
+          this._convert(data, this._fragmentEnds(kind)),
+          true
+        );
       } else if (type === PING) {
         this.emit('ping', data);
       } else if (type === PONG) {
@@ -323,7 +327,8 @@ class Receiver extends Writable {
    */
   _fragmentEnds(kind) {
     if ((kind & FRAGMENTS) === 0) return undefined;
-    if (this._fragments === undefined) this._fragments = this._parser.takeFragments();
+    if (this._fragments === undefined)
+      this._fragments = this._parser.takeFragments();
     return this._fragments[kind >>> 16];
   }
 
@@ -462,7 +467,6 @@ class Receiver extends Writable {
     this._errored = true;
     return err;
   }
-
 }
 
 module.exports = Receiver;

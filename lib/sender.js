@@ -151,9 +151,12 @@ class Sender {
       lengthField = 126;
     }
 
-    const head = Buffer.allocUnsafe(copyIntoHeader ? headerSize + length : headerSize);
+    const head = Buffer.allocUnsafe(
+      copyIntoHeader ? headerSize + length : headerSize
+    );
 
-    head[0] = (options.fin ? 0x80 : 0) | (options.rsv1 ? 0x40 : 0) | options.opcode;
+    head[0] =
+      (options.fin ? 0x80 : 0) | (options.rsv1 ? 0x40 : 0) | options.opcode;
     head[1] = lengthField;
 
     if (lengthField === 126) {
@@ -220,7 +223,14 @@ class Sender {
       else body.set(data, 2);
     }
 
-    const options = this._frameOptions(0x08, body.length, mask, false, true, false);
+    const options = this._frameOptions(
+      0x08,
+      body.length,
+      mask,
+      false,
+      true,
+      false
+    );
 
     route(this, body, false, false, options, cb, true);
   }
@@ -266,7 +276,14 @@ class Sender {
       throw new RangeError('The data size must not be greater than 125 bytes');
     }
 
-    const options = this._frameOptions(opcode, byteLength, mask, readOnly, true, false);
+    const options = this._frameOptions(
+      opcode,
+      byteLength,
+      mask,
+      readOnly,
+      true,
+      false
+    );
 
     route(this, payload, blob, false, options, cb, true);
   }

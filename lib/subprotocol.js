@@ -38,7 +38,8 @@ function parse(header) {
     if (c < 128 && tokenChars[c] === 1) {
       // A token character is fine unless white space already ended the
       // current token.
-      if (tokenEnd !== -1) throw new SyntaxError(`Unexpected character at index ${i}`);
+      if (tokenEnd !== -1)
+        throw new SyntaxError(`Unexpected character at index ${i}`);
       if (tokenStart === -1) tokenStart = i;
     } else if (space && (tokenStart !== -1 || sawComma)) {
       if (tokenStart !== -1 && tokenEnd === -1) tokenEnd = i;

@@ -3,7 +3,11 @@
 const EventEmitter = require('events');
 const http = require('http');
 
-const { PreparedMessage, deliver, exclusion } = require('./broadcast/broadcast');
+const {
+  PreparedMessage,
+  deliver,
+  exclusion
+} = require('./broadcast/broadcast');
 const { CLOSE_TIMEOUT, kWebSocket } = require('./constants');
 const extension = require('./extension');
 const { validateFlowOptions } = require('./flow/flow');
@@ -623,7 +627,11 @@ function validateEngineOptions(settings) {
 
     if (value === undefined) {
       settings[name] = fallback;
-    } else if (typeof value !== 'number' || !(value >= min) || value > 2 ** 32 - 1) {
+    } else if (
+      typeof value !== 'number' ||
+      !(value >= min) ||
+      value > 2 ** 32 - 1
+    ) {
       throw new TypeError(
         `The "${name}" option must be a number from ${min} to 2^32 - 1`
       );
@@ -678,7 +686,8 @@ function attachBackplane(server, backplane) {
   backplane.attach({
     deliver(topic, payload, binary, compress) {
       const message = new PreparedMessage(payload, { binary, compress });
-      const sockets = topic === null ? server.clients : membersOf(server, topic);
+      const sockets =
+        topic === null ? server.clients : membersOf(server, topic);
 
       if (sockets !== undefined) sendToAll(sockets, message, undefined);
     }
@@ -700,7 +709,12 @@ function attachBackplane(server, backplane) {
 function share(server, topic, message, options) {
   if (server.backplane === null || (options && options.local === true)) return;
 
-  server.backplane.publish(topic, message.payload, message.binary, message.compress);
+  server.backplane.publish(
+    topic,
+    message.payload,
+    message.binary,
+    message.compress
+  );
 }
 
 /**

@@ -105,7 +105,11 @@ class WebSocket extends EventEmitter {
 
     let offered = protocols;
 
-    if (protocols !== null && typeof protocols === 'object' && !Array.isArray(protocols)) {
+    if (
+      protocols !== null &&
+      typeof protocols === 'object' &&
+      !Array.isArray(protocols)
+    ) {
       options = protocols;
       offered = undefined;
     }

@@ -35,7 +35,11 @@ const MODE_LIMIT_MS = 20 * 60 * 1000;
 // The sides, in the order they run; `engine` is the echo server's.
 const SIDES = {
   server: { kind: 'server', engine: null, reports: 'servers' },
-  'server-native': { kind: 'server', engine: 'native', reports: 'servers-native' },
+  'server-native': {
+    kind: 'server',
+    engine: 'native',
+    reports: 'servers-native'
+  },
   client: { kind: 'client', reports: 'clients' }
 };
 const SIDE_SETS = { both: ['server', 'client'], all: Object.keys(SIDES) };
@@ -67,11 +71,17 @@ const RANK = {
  */
 function parseArgs() {
   const args = process.argv.slice(2);
-  const options = { sides: SIDE_SETS.all, include: [], update: false, keep: null };
+  const options = {
+    sides: SIDE_SETS.all,
+    include: [],
+    update: false,
+    keep: null
+  };
 
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a === '--mode' || a === '--only') options.sides = parseSides(a, args[++i]);
+    if (a === '--mode' || a === '--only')
+      options.sides = parseSides(a, args[++i]);
     else if (a === '--include' || a === '-i') options.include.push(args[++i]);
     else if (a === '--update-expected') options.update = true;
     else if (a === '--keep-reports') options.keep = args[++i];
@@ -91,12 +101,16 @@ function parseArgs() {
  */
 function parseSides(flag, value) {
   const wanted = new Set();
-  for (const name of String(value || '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of String(value || '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (SIDE_SETS[name]) SIDE_SETS[name].forEach((s) => wanted.add(s));
     else if (SIDES[name]) wanted.add(name);
     else throw new Error(`${flag}: unknown side '${name}'\n${USAGE}`);
   }
-  if (wanted.size === 0) throw new Error(`${flag} needs a list of sides\n${USAGE}`);
+  if (wanted.size === 0)
+    throw new Error(`${flag} needs a list of sides\n${USAGE}`);
   return Object.keys(SIDES).filter((s) => wanted.has(s));
 }
 
@@ -108,7 +122,8 @@ function parseSides(flag, value) {
  */
 function must(file, args) {
   const r = spawnSync(file, args, { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`${file} ${args.join(' ')} failed (${r.status})`);
+  if (r.status !== 0)
+    throw new Error(`${file} ${args.join(' ')} failed (${r.status})`);
 }
 
 /**
@@ -136,7 +151,11 @@ function finished(child, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${what} did not finish within ${MODE_LIMIT_MS / 60000} minutes`));
+      reject(
+        new Error(
+          `${what} did not finish within ${MODE_LIMIT_MS / 60000} minutes`
+        )
+      );
     }, MODE_LIMIT_MS);
     child.once('exit', (code) => {
       clearTimeout(timer);
@@ -155,14 +174,22 @@ function finished(child, what) {
 async function runServerMode(options, outdir, engine) {
   const port = await freePort();
   const serverArgs = engine ? [String(port), engine] : [String(port)];
-  const server = fork(path.join(root, 'autobahn', 'echo-server.js'), serverArgs, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-  });
+  const server = fork(
+    path.join(root, 'autobahn', 'echo-server.js'),
+    serverArgs,
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    }
+  );
 
   await new Promise((resolve, reject) => {
     server.once('message', resolve);
     server.once('exit', (code) =>
-      reject(new Error(`echo server${engine ? ` (engine: ${engine})` : ''} exited (${code})`))
+      reject(
+        new Error(
+          `echo server${engine ? ` (engine: ${engine})` : ''} exited (${code})`
+        )
+      )
     );
   });
 
@@ -189,7 +216,10 @@ function caseList() {
   const script =
     'import json\nfrom kosoku.cases import CASES\n' +
     'print(json.dumps([{"id": k, "description": v.DESCRIPTION} for k, v in CASES.items()]))';
-  const r = spawnSync(python, ['-c', script], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const r = spawnSync(python, ['-c', script], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20
+  });
   if (r.status !== 0) throw new Error(`could not list the cases: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -203,9 +233,10 @@ function caseList() {
  * @return {(Object|Boolean)} The client's `perMessageDeflate` option
  */
 function deflateOffer(description) {
-  const m = /client offers \(requestNoContextTakeover, requestMaxWindowBits\): \[\((True|False), (\d+)\)/.exec(
-    description
-  );
+  const m =
+    /client offers \(requestNoContextTakeover, requestMaxWindowBits\): \[\((True|False), (\d+)\)/.exec(
+      description
+    );
   if (!m) return true;
 
   const options = {};
@@ -260,7 +291,10 @@ async function runClientMode(options, outdir) {
 
   await new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error('kosoku did not start')), 30000);
+    const timer = setTimeout(
+      () => reject(new Error('kosoku did not start')),
+      30000
+    );
     server.stderr.on('data', (chunk) => {
       process.stderr.write(chunk);
       seen += chunk;
@@ -282,24 +316,32 @@ async function runClientMode(options, outdir) {
           .map((c) => c.id)
           .filter((id) =>
             options.include.some((p) =>
-              new RegExp(`^${p.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`).test(id)
+              new RegExp(
+                `^${p.replace(/\./g, '\\.').replace(/\*/g, '.*')}$`
+              ).test(id)
             )
           )
   );
   const cases = all.filter((c) => selected.has(c.id));
 
   if (cases.length !== total) {
-    throw new Error(`kosoku serves ${total} cases, the local index selects ${cases.length}`);
+    throw new Error(
+      `kosoku serves ${total} cases, the local index selects ${cases.length}`
+    );
   }
 
   for (let n = 1; n <= total; n++) {
     const c = cases[n - 1];
-    if (n % 50 === 1 || n === total) console.log(`autobahn: client case ${n}/${total} (${c.id})`);
+    if (n % 50 === 1 || n === total)
+      console.log(`autobahn: client case ${n}/${total} (${c.id})`);
     await visit(
       `${base}/runCase?case=${n}&agent=wsrs`,
       // Cases 9.3.1 and 9.4.1 send 65,536 fragments, over the 16,384
       // that ws 8.22 made the default (see autobahn/echo-server.js).
-      { perMessageDeflate: deflateOffer(c.description), maxFragments: 128 * 1024 },
+      {
+        perMessageDeflate: deflateOffer(c.description),
+        maxFragments: 128 * 1024
+      },
       (ws, data, isBinary) => ws.send(data, { binary: isBinary })
     );
   }
@@ -315,13 +357,17 @@ async function runClientMode(options, outdir) {
  * @return {Object} Case id -> behaviour
  */
 function readResults(outdir) {
-  const index = JSON.parse(fs.readFileSync(path.join(outdir, 'index.json'), 'utf8'));
+  const index = JSON.parse(
+    fs.readFileSync(path.join(outdir, 'index.json'), 'utf8')
+  );
   const agent = Object.keys(index)[0];
   const results = {};
 
   for (const [id, r] of Object.entries(index[agent])) {
     results[id] =
-      r.behaviorClose === 'FAILED' && r.behavior === 'OK' ? 'FAILED' : r.behavior;
+      r.behaviorClose === 'FAILED' && r.behavior === 'OK'
+        ? 'FAILED'
+        : r.behavior;
   }
 
   return results;
@@ -337,7 +383,9 @@ function readResults(outdir) {
  */
 function compare(mode, results, options) {
   const file = path.join(root, 'autobahn', `expected-${mode}.json`);
-  const expected = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  const expected = fs.existsSync(file)
+    ? JSON.parse(fs.readFileSync(file, 'utf8'))
+    : {};
   const tally = {};
   const problems = [];
 
@@ -345,7 +393,10 @@ function compare(mode, results, options) {
     tally[behavior] = (tally[behavior] || 0) + 1;
     if (behavior === 'FAILED' || behavior === 'ERROR') {
       problems.push(`${mode} ${id}: ${behavior}`);
-    } else if (expected[id] !== undefined && RANK[behavior] > RANK[expected[id]]) {
+    } else if (
+      expected[id] !== undefined &&
+      RANK[behavior] > RANK[expected[id]]
+    ) {
       problems.push(`${mode} ${id}: ${behavior}, expected ${expected[id]}`);
     }
   }
@@ -360,7 +411,9 @@ function compare(mode, results, options) {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
-  console.log(`autobahn ${mode}: ${Object.keys(results).length} cases: ${summary}`);
+  console.log(
+    `autobahn ${mode}: ${Object.keys(results).length} cases: ${summary}`
+  );
 
   if (options.update && options.include.length === 0) {
     const sorted = {};
@@ -383,7 +436,8 @@ async function main() {
   }
   ensureKosoku();
 
-  const reports = options.keep || fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-autobahn-'));
+  const reports =
+    options.keep || fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-autobahn-'));
   const problems = [];
   console.log(`autobahn: sides ${options.sides.join(', ')}`);
 
@@ -395,7 +449,8 @@ async function main() {
 
       let results;
       try {
-        if (side.kind === 'server') await runServerMode(options, outdir, side.engine);
+        if (side.kind === 'server')
+          await runServerMode(options, outdir, side.engine);
         else await runClientMode(options, outdir);
         results = readResults(outdir);
       } catch (err) {
@@ -406,7 +461,9 @@ async function main() {
         continue;
       }
 
-      console.log(`autobahn ${mode}: ran in ${Math.round((Date.now() - started) / 1000)} s`);
+      console.log(
+        `autobahn ${mode}: ran in ${Math.round((Date.now() - started) / 1000)} s`
+      );
       problems.push(...compare(mode, results, options));
     }
   } finally {
@@ -414,7 +471,9 @@ async function main() {
   }
 
   if (problems.length) {
-    console.error(`autobahn: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+    console.error(
+      `autobahn: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`
+    );
     process.exitCode = 1;
   } else {
     console.log('autobahn: no case failed or got worse');

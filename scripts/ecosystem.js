@@ -53,7 +53,14 @@ const SUITES = [
       'koa-route': '^3.2.0',
       mocha: '^10.8.2'
     },
-    test: ['node_modules/mocha/bin/mocha.js', '--reporter', 'tap', '--timeout', '10000', 'test/test.js']
+    test: [
+      'node_modules/mocha/bin/mocha.js',
+      '--reporter',
+      'tap',
+      '--timeout',
+      '10000',
+      'test/test.js'
+    ]
   }
 ];
 
@@ -68,10 +75,16 @@ const keep = process.argv.includes('--keep');
  * @return {String} Its standard output
  */
 function must(cmd, args, options) {
-  const run = spawnSync(cmd, args, { encoding: 'utf8', timeout: 300000, ...options });
+  const run = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: 300000,
+    ...options
+  });
 
   if (run.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${run.status ?? run.signal}):\n${run.stderr || run.stdout}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${run.status ?? run.signal}):\n${run.stderr || run.stdout}`
+    );
   }
 
   return run.stdout;
@@ -86,21 +99,39 @@ function must(cmd, args, options) {
  * @return {String} The package's folder
  */
 function prepare(suite, dir) {
-  const tarball = must('npm', ['pack', suite.spec, '--silent'], { cwd: dir }).trim().split('\n').pop();
+  const tarball = must('npm', ['pack', suite.spec, '--silent'], { cwd: dir })
+    .trim()
+    .split('\n')
+    .pop();
 
   must('tar', ['xzf', tarball], { cwd: dir });
 
   const pkgDir = path.join(dir, 'package');
-  const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')
+  );
 
   // Only what the tests need: no linters, type checkers or coverage tools.
   manifest.dependencies = { ...suite.dependencies, ws: WS_VERSION };
   delete manifest.devDependencies;
   delete manifest.peerDependencies;
-  fs.writeFileSync(path.join(pkgDir, 'package.json'), JSON.stringify(manifest, null, 2));
-  must('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock'], {
-    cwd: pkgDir
-  });
+  fs.writeFileSync(
+    path.join(pkgDir, 'package.json'),
+    JSON.stringify(manifest, null, 2)
+  );
+  must(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--no-package-lock'
+    ],
+    {
+      cwd: pkgDir
+    }
+  );
 
   return pkgDir;
 }
@@ -130,7 +161,9 @@ function runTests(suite, pkgDir) {
   for (const m of out.matchAll(/^\s*not ok \d+ - (.*)$/gm)) failing.push(m[1]);
 
   if (Number.isNaN(count('pass'))) {
-    throw new Error(`${suite.name}: no test summary (exit ${run.status ?? run.signal}):\n${run.stderr}`);
+    throw new Error(
+      `${suite.name}: no test summary (exit ${run.status ?? run.signal}):\n${run.stderr}`
+    );
   }
 
   return { pass: count('pass'), fail: count('fail'), failing };
@@ -147,7 +180,11 @@ function useWsrs(pkgDir) {
   fs.rmSync(target, { recursive: true, force: true });
   fs.symlinkSync(ROOT, target, 'dir');
 
-  const name = must(process.execPath, ['-p', "require('ws/package.json').name"], { cwd: pkgDir }).trim();
+  const name = must(
+    process.execPath,
+    ['-p', "require('ws/package.json').name"],
+    { cwd: pkgDir }
+  ).trim();
 
   if (name !== 'wsrs') throw new Error(`require('ws') loads ${name}, not wsrs`);
 }
@@ -184,7 +221,11 @@ function main() {
     else fs.rmSync(dir, { recursive: true, force: true });
   }
 
-  console.log(ok ? 'ecosystem: wsrs passes every test ws passes' : 'ecosystem: wsrs fails tests that ws passes');
+  console.log(
+    ok
+      ? 'ecosystem: wsrs passes every test ws passes'
+      : 'ecosystem: wsrs fails tests that ws passes'
+  );
   process.exitCode = ok ? 0 : 1;
 }
 

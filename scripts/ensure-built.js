@@ -74,7 +74,9 @@ function ensureBuilt() {
     shell: process.platform === 'win32'
   });
   if (r.status !== 0) {
-    throw new Error('`npm run build` failed: a Rust toolchain is needed to build from source');
+    throw new Error(
+      '`npm run build` failed: a Rust toolchain is needed to build from source'
+    );
   }
   return true;
 }

@@ -42,7 +42,10 @@ function run(cmd, args, opts = {}) {
 }
 
 function ensureCargoFuzz() {
-  const probe = spawnSync('cargo', ['fuzz', '--version'], { env, encoding: 'utf8' });
+  const probe = spawnSync('cargo', ['fuzz', '--version'], {
+    env,
+    encoding: 'utf8'
+  });
 
   if (probe.status === 0) return;
   console.log('cargo-fuzz is missing: cargo install cargo-fuzz --locked');

@@ -30,15 +30,25 @@ const wss = new WebSocketServer(
 );
 
 wss.on('connection', (ws, req) => {
-  log('server', `connection from ${req.socket.remoteAddress}, extensions: "${ws.extensions}"`);
+  log(
+    'server',
+    `connection from ${req.socket.remoteAddress}, extensions: "${ws.extensions}"`
+  );
 
   ws.on('message', (data, isBinary) => {
-    const shown = isBinary ? `<${data.length} bytes>` : `"${data.toString().slice(0, 60)}"`;
-    log('server', `received ${isBinary ? 'binary' : 'text'} ${shown}, echoing it`);
+    const shown = isBinary
+      ? `<${data.length} bytes>`
+      : `"${data.toString().slice(0, 60)}"`;
+    log(
+      'server',
+      `received ${isBinary ? 'binary' : 'text'} ${shown}, echoing it`
+    );
     ws.send(data, { binary: isBinary });
   });
 
-  ws.on('ping', (data) => log('server', `ping "${data}" (pong sent automatically)`));
+  ws.on('ping', (data) =>
+    log('server', `ping "${data}" (pong sent automatically)`)
+  );
 
   ws.on('close', (code, reason) => {
     log('server', `client closed: ${code} "${reason}"`);
@@ -59,7 +69,11 @@ function runClient(port) {
   const steps = [
     () => ws.send('Hello from wsrs: κόσμε, 世界 🌍'),
     () => ws.send(Buffer.from([0xde, 0xad, 0xbe, 0xef])),
-    () => ws.send(JSON.stringify({ compressed: true, items: Array(50).fill('wsrs') }), { compress: true }),
+    () =>
+      ws.send(
+        JSON.stringify({ compressed: true, items: Array(50).fill('wsrs') }),
+        { compress: true }
+      ),
     () => ws.ping('are you there?')
   ];
   let step = 0;
@@ -74,7 +88,9 @@ function runClient(port) {
   });
 
   ws.on('message', (data, isBinary) => {
-    const shown = isBinary ? `<${data.toString('hex')}>` : `"${data.toString().slice(0, 60)}"`;
+    const shown = isBinary
+      ? `<${data.toString('hex')}>`
+      : `"${data.toString().slice(0, 60)}"`;
     log('client', `echo ${isBinary ? 'binary' : 'text'} ${shown}`);
     next();
   });
@@ -84,7 +100,9 @@ function runClient(port) {
     next();
   });
 
-  ws.on('close', (code, reason) => log('client', `closed: ${code} "${reason}"`));
+  ws.on('close', (code, reason) =>
+    log('client', `closed: ${code} "${reason}"`)
+  );
   ws.on('error', (err) => {
     console.error('client error:', err.message);
     process.exitCode = 1;

@@ -85,20 +85,31 @@ const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
  */
 function ensureFileLimit(needed) {
   if (process.env.WSRS_STRESS_ULIMIT) return false;
-  const sh = (flag) => spawnSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).stdout.trim();
+  const sh = (flag) =>
+    spawnSync('sh', ['-c', `ulimit ${flag}`], {
+      encoding: 'utf8'
+    }).stdout.trim();
   const soft = sh('-Sn');
   const hard = sh('-Hn');
 
   if (soft === 'unlimited' || Number(soft) >= needed) return false;
   if (hard !== 'unlimited' && Number(hard) < needed) {
-    console.error(`ulimit -n is ${soft} (hard ${hard}); ${needed} file descriptors are needed`);
+    console.error(
+      `ulimit -n is ${soft} (hard ${hard}); ${needed} file descriptors are needed`
+    );
     process.exit(1);
   }
 
   console.log(`raising ulimit -n from ${soft} to ${needed}`);
   const child = spawnSync(
     'sh',
-    ['-c', `ulimit -n ${needed} && exec "$0" "$@"`, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    [
+      '-c',
+      `ulimit -n ${needed} && exec "$0" "$@"`,
+      process.execPath,
+      ...process.execArgv,
+      ...process.argv.slice(1)
+    ],
     { stdio: 'inherit', env: { ...process.env, WSRS_STRESS_ULIMIT: '1' } }
   );
   process.exit(child.status === null ? 1 : child.status);
@@ -129,7 +140,9 @@ async function settledRss() {
  * @return {Object} `{ child, done }`; `done` resolves with its last report
  */
 function spawnRole(role, config) {
-  const child = fork(__filename, [role], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(__filename, [role], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  });
   let report = null;
   const done = new Promise((resolve) => {
     child.on('message', (m) => {
@@ -157,19 +170,27 @@ async function orchestrate() {
     // and RSS follows live memory. Other C libraries ignore the variable.
     const env = { ...process.env };
     if (!env.GLIBC_TUNABLES) {
-      env.GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=1048576';
+      env.GLIBC_TUNABLES =
+        'glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=1048576';
     }
-    const child = spawnSync(process.execPath, ['--expose-gc', ...process.argv.slice(1)], {
-      stdio: 'inherit',
-      env
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', ...process.argv.slice(1)],
+      {
+        stdio: 'inherit',
+        env
+      }
+    );
     process.exit(child.status === null ? 1 : child.status);
   }
 
-  const hardLimit = setTimeout(() => {
-    console.error('stress: hard time limit reached');
-    process.exit(1);
-  }, (o.seconds + 90) * 1000 + WARMUP_MS);
+  const hardLimit = setTimeout(
+    () => {
+      console.error('stress: hard time limit reached');
+      process.exit(1);
+    },
+    (o.seconds + 90) * 1000 + WARMUP_MS
+  );
   hardLimit.unref();
 
   const WebSocketServer = require('../lib/websocket-server');
@@ -183,7 +204,9 @@ async function orchestrate() {
   // `--native 1`: the same server on the native engine (Rust owns the
   // port; its own handshake timeout plays the part of Node's).
   const wss = new WebSocketServer({
-    ...(o.native ? { port: 0, host: HOST, engine: 'native', handshakeTimeout: 5000 } : { server }),
+    ...(o.native
+      ? { port: 0, host: HOST, engine: 'native', handshakeTimeout: 5000 }
+      : { server }),
     perMessageDeflate: true,
     maxPayload: MAX_PAYLOAD,
     maxFragments: MAX_FRAGMENTS,
@@ -213,7 +236,10 @@ async function orchestrate() {
   console.log(`GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES || ''}`);
 
   const rssStart = await settledRss();
-  const probe = spawnRole('probe', { port, seconds: WARMUP_MS / 1000 + o.seconds + 2 * DRAIN_LIMIT_MS / 1000 });
+  const probe = spawnRole('probe', {
+    port,
+    seconds: WARMUP_MS / 1000 + o.seconds + (2 * DRAIN_LIMIT_MS) / 1000
+  });
   const attackers = (seconds, seed) =>
     Array.from({ length: o.workers }, (_, i) =>
       spawnRole('worker', {
@@ -227,12 +253,15 @@ async function orchestrate() {
   // Waits until only `keep` clients (the probe) are left.
   const drain = async (keep) => {
     const from = Date.now();
-    while (wss.clients.size > keep && Date.now() - from < DRAIN_LIMIT_MS) await sleep(250);
+    while (wss.clients.size > keep && Date.now() - from < DRAIN_LIMIT_MS)
+      await sleep(250);
     await sleep(1000);
   };
 
   // Warm-up: the same mix, shorter; then quiet, for the reference RSS.
-  const warm = await Promise.all(attackers(WARMUP_MS / 1000, 1).map((w) => w.done));
+  const warm = await Promise.all(
+    attackers(WARMUP_MS / 1000, 1).map((w) => w.done)
+  );
   await drain(1);
   const rssWarm = await settledRss();
   const memWarm = process.memoryUsage();
@@ -270,10 +299,12 @@ async function orchestrate() {
   for (const { report } of results) {
     if (!report) continue;
     total.opened += report.opened;
-    for (const [k, n] of Object.entries(report.byKind)) total.byKind[k] = (total.byKind[k] || 0) + n;
+    for (const [k, n] of Object.entries(report.byKind))
+      total.byKind[k] = (total.byKind[k] || 0) + n;
     for (const [k, m] of Object.entries(report.outcomes)) {
       const into = (total.outcomes[k] = total.outcomes[k] || {});
-      for (const [what, n] of Object.entries(m)) into[what] = (into[what] || 0) + n;
+      for (const [what, n] of Object.entries(m))
+        into[what] = (into[what] || 0) + n;
     }
   }
 
@@ -281,13 +312,17 @@ async function orchestrate() {
     `\nconnections: ${total.opened} opened by the attackers; ${accepted} upgraded by the server ` +
       `in all (warm-up and probe included), at most ${peak} at once`
   );
-  console.log('bad inputs tried, by kind (and how each ended, as the client saw it):');
+  console.log(
+    'bad inputs tried, by kind (and how each ended, as the client saw it):'
+  );
   for (const [kind] of KINDS) {
     const outcomes = Object.entries(total.outcomes[kind] || {})
       .sort((a, b) => b[1] - a[1])
       .map(([what, n]) => `${what} ${n}`)
       .join(', ');
-    console.log(`  ${kind.padEnd(13)} ${String(total.byKind[kind] || 0).padStart(7)}  ${outcomes}`);
+    console.log(
+      `  ${kind.padEnd(13)} ${String(total.byKind[kind] || 0).padStart(7)}  ${outcomes}`
+    );
   }
   console.log(
     'errors the server reported: ' +
@@ -297,7 +332,13 @@ async function orchestrate() {
         .join(', ')
   );
 
-  const p = probeResult.report || { roundTrips: 0, errors: ['no report'], p50: 0, p99: 0, max: 0 };
+  const p = probeResult.report || {
+    roundTrips: 0,
+    errors: ['no report'],
+    p50: 0,
+    p99: 0,
+    max: 0
+  };
   console.log(
     `probe: ${p.roundTrips} round trips, ${p.errors.length} errors, ` +
       `latency p50 ${p.p50} ms, p99 ${p.p99} ms, max ${p.max} ms`
@@ -409,7 +450,10 @@ function closeCode(data) {
       len = Number(data.readBigUInt64BE(at + 2));
       start += 8;
     }
-    if ((data[at] & 0x0f) === 8) return len >= 2 && start + 2 <= data.length ? data.readUInt16BE(start) : 1005;
+    if ((data[at] & 0x0f) === 8)
+      return len >= 2 && start + 2 <= data.length
+        ? data.readUInt16BE(start)
+        : 1005;
     at = start + len;
   }
   return null;
@@ -422,7 +466,9 @@ async function attack(config) {
   const sum = weights.reduce((a, [, w]) => a + w, 0);
   const report = { opened: 0, byKind: {}, outcomes: {} };
   const bomb = (() => {
-    const z = zlib.deflateRawSync(Buffer.alloc(16 << 20), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const z = zlib.deflateRawSync(Buffer.alloc(16 << 20), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH
+    });
     return z.subarray(0, z.length - 4);
   })();
   const deadline = Date.now() + config.seconds * 1000;
@@ -509,7 +555,11 @@ async function attack(config) {
             break;
           case 'slow-loris': {
             onUpgrade(() => {});
-            const lines = ['GET / HTTP/1.1\r\n', 'Host: 127.0.0.1\r\n', 'Upgrade: websocket\r\n'];
+            const lines = [
+              'GET / HTTP/1.1\r\n',
+              'Host: 127.0.0.1\r\n',
+              'Upgrade: websocket\r\n'
+            ];
             let i = 0;
             const drip = () => {
               if (socket.destroyed || Date.now() > deadline) {
@@ -525,7 +575,9 @@ async function attack(config) {
             break;
           }
           default:
-            onUpgrade((deflate) => misbehave(kind, socket, deflate, later, awaitClose, finish));
+            onUpgrade((deflate) =>
+              misbehave(kind, socket, deflate, later, awaitClose, finish)
+            );
             socket.write(upgradeRequest(kind === 'bomb'));
             awaitClose(15000);
         }
@@ -549,7 +601,9 @@ async function attack(config) {
         break;
       }
       case 'oversized': {
-        const claimed = [MAX_PAYLOAD + 1 + r.below(1 << 20), 2 ** 40, 2 ** 60][r.below(3)];
+        const claimed = [MAX_PAYLOAD + 1 + r.below(1 << 20), 2 ** 40, 2 ** 60][
+          r.below(3)
+        ];
         socket.write(frame(0x82, r.bytes(100), claimed).subarray(0, 114));
         awaitClose();
         break;
@@ -569,7 +623,8 @@ async function attack(config) {
         break;
       case 'fragments': {
         const parts = [frame(0x01, Buffer.from('a'))];
-        for (let i = 0; i < MAX_FRAGMENTS + 10; i++) parts.push(frame(0x00, Buffer.alloc(0)));
+        for (let i = 0; i < MAX_FRAGMENTS + 10; i++)
+          parts.push(frame(0x00, Buffer.alloc(0)));
         socket.write(Buffer.concat(parts));
         awaitClose();
         break;
@@ -580,7 +635,8 @@ async function attack(config) {
         // frame) or answered them all.
         socket.pause();
         const pings = [];
-        for (let i = 0; i < 200; i++) pings.push(frame(0x89, Buffer.from(`ping ${i}`)));
+        for (let i = 0; i < 200; i++)
+          pings.push(frame(0x89, Buffer.from(`ping ${i}`)));
         socket.write(Buffer.concat(pings));
         later(1000, () => socket.resume());
         later(4000, () => {
@@ -594,7 +650,8 @@ async function attack(config) {
         socket.write(whole.subarray(0, r.below(whole.length)));
         later(r.below(300), () => {
           finish('reset by client');
-          if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+          if (typeof socket.resetAndDestroy === 'function')
+            socket.resetAndDestroy();
           else socket.destroy();
         });
         break;
@@ -621,7 +678,9 @@ async function attack(config) {
         const tick = () => {
           if (ws.readyState !== WebSocket.OPEN) return;
           const binary = r.below(2) === 0;
-          const data = binary ? r.bytes(1 + r.below(2000)) : 'x'.repeat(1 + r.below(2000));
+          const data = binary
+            ? r.bytes(1 + r.below(2000))
+            : 'x'.repeat(1 + r.below(2000));
           sent.push(binary ? data : Buffer.from(data));
           ws.send(data, { binary });
           timer = setTimeout(tick, 50 + r.below(400));
@@ -638,7 +697,10 @@ async function attack(config) {
         live.delete(ws);
         sent = [];
         if (mismatches) resolve(`ECHO MISMATCH x${mismatches}`);
-        else resolve(leaving && code === 1006 ? 'open at the end' : `close ${code}`);
+        else
+          resolve(
+            leaving && code === 1006 ? 'open at the end' : `close ${code}`
+          );
       });
     });
 
@@ -682,7 +744,9 @@ async function runProbe(config) {
   const latencies = [];
   let roundTrips = 0;
 
-  const ws = new WebSocket(`ws://${HOST}:${config.port}`, { perMessageDeflate: true });
+  const ws = new WebSocket(`ws://${HOST}:${config.port}`, {
+    perMessageDeflate: true
+  });
   let deadline = Date.now() + config.seconds * 1000;
   let pending = null;
 
@@ -711,7 +775,8 @@ async function runProbe(config) {
       errors.push('an echo nobody asked for');
       return;
     }
-    if (!pending.data.equals(data)) errors.push(`wrong echo for message ${roundTrips}`);
+    if (!pending.data.equals(data))
+      errors.push(`wrong echo for message ${roundTrips}`);
     latencies.push(Date.now() - pending.at);
     roundTrips++;
     pending = null;
@@ -733,8 +798,17 @@ async function runProbe(config) {
   ws.close();
 
   latencies.sort((a, b) => a - b);
-  const q = (f) => latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] || 0;
-  return { roundTrips, errors, p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1] || 0 };
+  const q = (f) =>
+    latencies[
+      Math.min(latencies.length - 1, Math.floor(f * latencies.length))
+    ] || 0;
+  return {
+    roundTrips,
+    errors,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: latencies[latencies.length - 1] || 0
+  };
 }
 
 // ---------------------------------------------------------------- roles
@@ -745,7 +819,8 @@ if (role === 'worker' || role === 'probe') {
   process.once('message', async (m) => {
     // Bounded on its own as well.
     setTimeout(() => process.exit(2), (m.config.seconds + 60) * 1000).unref();
-    const report = role === 'worker' ? await attack(m.config) : await runProbe(m.config);
+    const report =
+      role === 'worker' ? await attack(m.config) : await runProbe(m.config);
     process.send({ type: 'report', report }, () => process.exit(0));
   });
 } else {

@@ -33,7 +33,14 @@ const ARCHES = {
 };
 
 /** The fields a platform package copies from the root when it has them. */
-const COPIED_FIELDS = ['license', 'engines', 'repository', 'homepage', 'bugs', 'author'];
+const COPIED_FIELDS = [
+  'license',
+  'engines',
+  'repository',
+  'homepage',
+  'bugs',
+  'author'
+];
 
 /**
  * @typedef {Object} Platform
@@ -59,7 +66,11 @@ function platformOf(triple) {
 
   if (parts.includes('linux')) {
     const abi = parts[parts.length - 1];
-    const libc = abi.startsWith('musl') ? 'musl' : abi.startsWith('gnu') ? 'glibc' : null;
+    const libc = abi.startsWith('musl')
+      ? 'musl'
+      : abi.startsWith('gnu')
+        ? 'glibc'
+        : null;
     if (!libc) throw new Error(`unknown C library in target ${triple}`);
     return { triple, dir: `linux-${cpu}-${abi}`, os: 'linux', cpu, libc };
   }
@@ -103,7 +114,8 @@ function expectedManifest(root, platform, current) {
 
   // Keep the current order of keys and the fields not managed here.
   const result = current ? { ...current } : {};
-  if (current && current.description) manifest.description = current.description;
+  if (current && current.description)
+    manifest.description = current.description;
   Object.assign(result, manifest);
   if (!platform.libc) delete result.libc;
   for (const field of COPIED_FIELDS) {
@@ -183,7 +195,11 @@ function plan(rootDir) {
   const root = JSON.parse(rootText);
   const npmDir = path.join(rootDir, 'npm');
 
-  if (!root.napi || !root.napi.binaryName || !Array.isArray(root.napi.targets)) {
+  if (
+    !root.napi ||
+    !root.napi.binaryName ||
+    !Array.isArray(root.napi.targets)
+  ) {
     throw new Error('package.json has no napi.binaryName and napi.targets');
   }
 
@@ -216,33 +232,46 @@ function plan(rootDir) {
 
     const expected = expectedManifest(root, platform, current);
     if (current) {
-      for (const key of new Set([...Object.keys(current), ...Object.keys(expected)])) {
+      for (const key of new Set([
+        ...Object.keys(current),
+        ...Object.keys(expected)
+      ])) {
         const is = JSON.stringify(current[key]);
         const should = JSON.stringify(expected[key]);
         if (is !== should) {
-          problems.push(`${rel}/package.json: ${key} is ${is}, should be ${should}`);
+          problems.push(
+            `${rel}/package.json: ${key} is ${is}, should be ${should}`
+          );
         }
       }
     }
-    if (currentText !== toJson(expected)) writes.set(manifestPath, toJson(expected));
+    if (currentText !== toJson(expected))
+      writes.set(manifestPath, toJson(expected));
 
     const readme = expectedReadme(root, platform);
     const currentReadme = fs.existsSync(readmePath)
       ? fs.readFileSync(readmePath, 'utf8')
       : null;
     if (currentReadme !== readme) {
-      problems.push(`${rel}/README.md ${currentReadme === null ? 'is missing' : 'differs'}`);
+      problems.push(
+        `${rel}/README.md ${currentReadme === null ? 'is missing' : 'differs'}`
+      );
       writes.set(readmePath, readme);
     }
   }
 
   // The root lists exactly the platform packages, at its own version.
   const optional = {};
-  for (const platform of [...platforms].sort((a, b) => a.dir.localeCompare(b.dir))) {
+  for (const platform of [...platforms].sort((a, b) =>
+    a.dir.localeCompare(b.dir)
+  )) {
     optional[`${root.name}-${platform.dir}`] = root.version;
   }
   const currentOptional = root.optionalDependencies || {};
-  if (JSON.stringify(sortKeys(currentOptional)) !== JSON.stringify(sortKeys(optional))) {
+  if (
+    JSON.stringify(sortKeys(currentOptional)) !==
+    JSON.stringify(sortKeys(optional))
+  ) {
     for (const [name, version] of Object.entries(optional)) {
       if (currentOptional[name] !== version) {
         problems.push(
@@ -253,11 +282,16 @@ function plan(rootDir) {
     }
     for (const name of Object.keys(currentOptional)) {
       if (!(name in optional)) {
-        problems.push(`package.json: optionalDependencies["${name}"] matches no target`);
+        problems.push(
+          `package.json: optionalDependencies["${name}"] matches no target`
+        );
       }
     }
     const fixed = { ...root, optionalDependencies: optional };
-    writes.set(rootPath, patchVersions(rootText, optional, fixed) || toJson(fixed));
+    writes.set(
+      rootPath,
+      patchVersions(rootText, optional, fixed) || toJson(fixed)
+    );
   }
 
   // package-lock.json repeats the root's optional dependencies.
@@ -268,8 +302,13 @@ function plan(rootDir) {
     const entry = lock.packages && lock.packages[''];
     if (entry) {
       const lockOptional = entry.optionalDependencies || {};
-      if (JSON.stringify(sortKeys(lockOptional)) !== JSON.stringify(sortKeys(optional))) {
-        problems.push('package-lock.json: the root optionalDependencies differ from package.json');
+      if (
+        JSON.stringify(sortKeys(lockOptional)) !==
+        JSON.stringify(sortKeys(optional))
+      ) {
+        problems.push(
+          'package-lock.json: the root optionalDependencies differ from package.json'
+        );
         entry.optionalDependencies = optional;
         writes.set(lockPath, toJson(lock));
       }
@@ -299,7 +338,9 @@ function canonical(value) {
  * @return {Object} The copy
  */
 function sortKeys(object) {
-  return Object.fromEntries(Object.entries(object).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(
+    Object.entries(object).sort(([a], [b]) => a.localeCompare(b))
+  );
 }
 
 /**
@@ -316,7 +357,8 @@ function main(argv) {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--check') check = true;
     else if (argv[i] === '--quiet') quiet = true;
-    else if (argv[i] === '--root' && i + 1 < argv.length) rootDir = path.resolve(argv[++i]);
+    else if (argv[i] === '--root' && i + 1 < argv.length)
+      rootDir = path.resolve(argv[++i]);
     else {
       console.error(`usage: sync-versions.js [--check] [--quiet] [--root DIR]`);
       return 2;

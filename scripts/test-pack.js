@@ -27,7 +27,10 @@ const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
 const pkg = require('../package.json');
-const { currentTarget, platformArchAbi } = require('../lib/native/missing-binary');
+const {
+  currentTarget,
+  platformArchAbi
+} = require('../lib/native/missing-binary');
 
 /** The whole run's time limit, in milliseconds. */
 const TOTAL_LIMIT = 5 * 60 * 1000;
@@ -57,7 +60,8 @@ function report(status, step, detail) {
   console.log(`${head}${step}${lines.length === 1 ? ` - ${lines[0]}` : ''}`);
   if (lines.length > 1) {
     for (const line of lines.slice(0, 40)) console.log(`         ${line}`);
-    if (lines.length > 40) console.log(`         ... (${lines.length - 40} more lines)`);
+    if (lines.length > 40)
+      console.log(`         ... (${lines.length - 40} more lines)`);
   }
 }
 
@@ -99,7 +103,10 @@ function run(step, fn, ready = true) {
  */
 function exec(file, args, options) {
   const remaining = TOTAL_LIMIT - (Date.now() - started);
-  const timeout = Math.max(1000, Math.min(options.limit || STEP_LIMIT, remaining));
+  const timeout = Math.max(
+    1000,
+    Math.min(options.limit || STEP_LIMIT, remaining)
+  );
   const result = spawnSync(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -115,7 +122,9 @@ function exec(file, args, options) {
   }
   if (result.error) throw result.error;
   if (result.status !== 0) {
-    const how = result.signal ? `signal ${result.signal}` : `status ${result.status}`;
+    const how = result.signal
+      ? `signal ${result.signal}`
+      : `status ${result.status}`;
     throw new Error(`exited with ${how}\n${output}`);
   }
   return result.stdout;
@@ -178,7 +187,11 @@ function hasRust(dir) {
 function cleanEnv() {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(CARGO|RUSTUP|RUSTC|RUSTFLAGS|RUST_|npm_|NAPI_RS_|INIT_CWD$|NODE_OPTIONS$)/i.test(key)) {
+    if (
+      /^(CARGO|RUSTUP|RUSTC|RUSTFLAGS|RUST_|npm_|NAPI_RS_|INIT_CWD$|NODE_OPTIONS$)/i.test(
+        key
+      )
+    ) {
       continue;
     }
     env[key] = value;
@@ -186,13 +199,13 @@ function cleanEnv() {
 
   const removed = [];
   const kept = [];
-  const pathKey = Object.keys(process.env).find((k) => k.toUpperCase() === 'PATH') || 'PATH';
+  const pathKey =
+    Object.keys(process.env).find((k) => k.toUpperCase() === 'PATH') || 'PATH';
   for (const dir of (process.env[pathKey] || '').split(path.delimiter)) {
     if (!dir) continue;
     if (hasRust(dir)) {
       if (!removed.includes(dir)) removed.push(dir);
-    }
-    else if (!kept.includes(dir)) kept.push(dir);
+    } else if (!kept.includes(dir)) kept.push(dir);
   }
 
   const nodeDir = path.dirname(process.execPath);
@@ -252,7 +265,8 @@ function listFiles(dir, prefix = '') {
   const files = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) files.push(...listFiles(path.join(dir, entry.name), rel));
+    if (entry.isDirectory())
+      files.push(...listFiles(path.join(dir, entry.name), rel));
     else files.push(rel);
   }
   return files;
@@ -272,7 +286,9 @@ function size(bytes) {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]} (${bytes} B)`;
+  return unit === 0
+    ? `${bytes} B`
+    : `${value.toFixed(1)} ${units[unit]} (${bytes} B)`;
 }
 
 /**
@@ -306,12 +322,18 @@ function checkRootFiles(files) {
   }
 
   // Everything package.json points at must be packed.
-  const wanted = new Set(['package.json', 'binding.js', 'lib/native/addon.js', 'lib/native/missing-binary.js']);
+  const wanted = new Set([
+    'package.json',
+    'binding.js',
+    'lib/native/addon.js',
+    'lib/native/missing-binary.js'
+  ]);
   if (pkg.main) wanted.add(path.posix.normalize(pkg.main));
   if (pkg.types) wanted.add(path.posix.normalize(pkg.types));
   const walk = (value) => {
     if (typeof value === 'string') wanted.add(path.posix.normalize(value));
-    else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+    else if (value && typeof value === 'object')
+      Object.values(value).forEach(walk);
   };
   walk(pkg.exports);
   for (const file of wanted) {
@@ -459,7 +481,9 @@ function main() {
   const binary = `${pkg.napi.binaryName}.${abi}.node`;
   const npmDir = path.join(ROOT, 'npm', abi);
 
-  tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-test-pack-')));
+  tmp = fs.realpathSync(
+    fs.mkdtempSync(path.join(os.tmpdir(), 'wsrs-test-pack-'))
+  );
   const packs = path.join(tmp, 'packs');
   const stage = path.join(tmp, 'stage', abi);
   const project = path.join(tmp, 'project');
@@ -467,7 +491,9 @@ function main() {
   const asWs = path.join(tmp, 'project-as-ws');
   fs.mkdirSync(packs, { recursive: true });
 
-  console.log(`wsrs ${pkg.version} packaging test on ${abi}, node ${process.version}`);
+  console.log(
+    `wsrs ${pkg.version} packaging test on ${abi}, node ${process.version}`
+  );
   console.log(`temporary directory: ${tmp}`);
 
   let npmCli;
@@ -475,16 +501,21 @@ function main() {
   let rootPack;
   let platformPack;
 
-  const haveTools = run('find npm and clear the PATH of cargo and rustc', () => {
-    npmCli = findNpmCli();
-    const clean = cleanEnv();
-    env = clean.env;
-    const pathKey = Object.keys(env).find((k) => k.toUpperCase() === 'PATH');
-    const left = env[pathKey].split(path.delimiter).filter(hasRust);
-    if (left.length > 0) throw new Error(`still on PATH: ${left.join(', ')}`);
-    const removed = clean.removed.length ? clean.removed.join(', ') : 'nothing to remove';
-    return `npm: ${npmCli}; left out: ${removed}`;
-  });
+  const haveTools = run(
+    'find npm and clear the PATH of cargo and rustc',
+    () => {
+      npmCli = findNpmCli();
+      const clean = cleanEnv();
+      env = clean.env;
+      const pathKey = Object.keys(env).find((k) => k.toUpperCase() === 'PATH');
+      const left = env[pathKey].split(path.delimiter).filter(hasRust);
+      if (left.length > 0) throw new Error(`still on PATH: ${left.join(', ')}`);
+      const removed = clean.removed.length
+        ? clean.removed.join(', ')
+        : 'nothing to remove';
+      return `npm: ${npmCli}; left out: ${removed}`;
+    }
+  );
 
   const havePlatformSource = run(
     `the built ${binary} and npm/${abi}/ exist`,
@@ -493,7 +524,9 @@ function main() {
         throw new Error(`${binary} is missing: build it first (npm run build)`);
       }
       if (!fs.existsSync(path.join(npmDir, 'package.json'))) {
-        throw new Error(`npm/${abi}/package.json is missing: no package for ${abi}`);
+        throw new Error(
+          `npm/${abi}/package.json is missing: no package for ${abi}`
+        );
       }
       return size(fs.statSync(path.join(ROOT, binary)).size);
     }
@@ -511,7 +544,11 @@ function main() {
     haveTools
   );
 
-  run('the root tarball holds only what the package needs', () => checkRootFiles(rootPack.files), rootPacked);
+  run(
+    'the root tarball holds only what the package needs',
+    () => checkRootFiles(rootPack.files),
+    rootPacked
+  );
 
   const platformPacked = run(
     `npm pack ${platformName} from a staging copy`,
@@ -535,10 +572,14 @@ function main() {
     () => {
       const expected = ['README.md', binary, 'package.json'].sort();
       if (JSON.stringify(platformPack.files) !== JSON.stringify(expected)) {
-        throw new Error(`packed: ${platformPack.files.join(', ')}; expected: ${expected.join(', ')}`);
+        throw new Error(
+          `packed: ${platformPack.files.join(', ')}; expected: ${expected.join(', ')}`
+        );
       }
       if (fs.readdirSync(npmDir).some((f) => f.endsWith('.node'))) {
-        throw new Error(`npm/${abi}/ holds a .node file: build output belongs in the staging copy`);
+        throw new Error(
+          `npm/${abi}/ holds a .node file: build output belongs in the staging copy`
+        );
       }
       return platformPack.files.join(', ');
     },
@@ -551,22 +592,39 @@ function main() {
       fs.mkdirSync(project, { recursive: true });
       fs.writeFileSync(
         path.join(project, 'package.json'),
-        JSON.stringify({ name: 'wsrs-pack-test', version: '1.0.0', private: true }, null, 2)
+        JSON.stringify(
+          { name: 'wsrs-pack-test', version: '1.0.0', private: true },
+          null,
+          2
+        )
       );
       const out = exec(
         process.execPath,
-        [npmCli, 'install', '--offline', '--no-audit', '--no-fund', platformPack.filename, rootPack.filename],
+        [
+          npmCli,
+          'install',
+          '--offline',
+          '--no-audit',
+          '--no-fund',
+          platformPack.filename,
+          rootPack.filename
+        ],
         { cwd: project, env }
       );
-      const modules = fs.readdirSync(path.join(project, 'node_modules')).filter((d) => !d.startsWith('.'));
+      const modules = fs
+        .readdirSync(path.join(project, 'node_modules'))
+        .filter((d) => !d.startsWith('.'));
       const expected = [pkg.name, platformName].sort();
       if (JSON.stringify(modules.sort()) !== JSON.stringify(expected)) {
-        throw new Error(`node_modules holds ${modules.join(', ')}; expected ${expected.join(', ')}`);
+        throw new Error(
+          `node_modules holds ${modules.join(', ')}; expected ${expected.join(', ')}`
+        );
       }
-      const stray = listFiles(path.join(project, 'node_modules', pkg.name)).filter((f) =>
-        f.endsWith('.node')
-      );
-      if (stray.length > 0) throw new Error(`wsrs itself holds ${stray.join(', ')}`);
+      const stray = listFiles(
+        path.join(project, 'node_modules', pkg.name)
+      ).filter((f) => f.endsWith('.node'));
+      if (stray.length > 0)
+        throw new Error(`wsrs itself holds ${stray.join(', ')}`);
       return `${out.trim().split('\n').pop()}; the other optional dependencies were skipped`;
     },
     rootPacked && platformPacked
@@ -578,7 +636,11 @@ function main() {
     return file;
   };
   const node = (file, cwd = project) =>
-    exec(process.execPath, [file], { cwd, env, limit: ECHO_LIMIT + 10000 }).trim();
+    exec(process.execPath, [file], {
+      cwd,
+      env,
+      limit: ECHO_LIMIT + 10000
+    }).trim();
 
   run(
     "require('wsrs/bufferutil') and require('wsrs/utf-8-validate')",
@@ -604,7 +666,11 @@ function main() {
       fs.mkdirSync(asWs, { recursive: true });
       fs.writeFileSync(
         path.join(asWs, 'package.json'),
-        JSON.stringify({ name: 'wsrs-pack-test-as-ws', version: '1.0.0', private: true }, null, 2)
+        JSON.stringify(
+          { name: 'wsrs-pack-test-as-ws', version: '1.0.0', private: true },
+          null,
+          2
+        )
       );
       exec(
         process.execPath,
@@ -620,13 +686,19 @@ function main() {
         { cwd: asWs, env }
       );
       const manifest = JSON.parse(
-        fs.readFileSync(path.join(asWs, 'node_modules', 'ws', 'package.json'), 'utf8')
+        fs.readFileSync(
+          path.join(asWs, 'node_modules', 'ws', 'package.json'),
+          'utf8'
+        )
       );
       if (manifest.name !== pkg.name) {
         throw new Error(`node_modules/ws is ${manifest.name}, not ${pkg.name}`);
       }
       const file = path.join(asWs, 'echo-as-ws.cjs');
-      fs.writeFileSync(file, ECHO_CJS.split("require('wsrs')").join("require('ws')"));
+      fs.writeFileSync(
+        file,
+        ECHO_CJS.split("require('wsrs')").join("require('ws')")
+      );
       return node(file, asWs);
     },
     rootPacked && platformPacked
@@ -638,18 +710,37 @@ function main() {
       fs.mkdirSync(bare, { recursive: true });
       fs.writeFileSync(
         path.join(bare, 'package.json'),
-        JSON.stringify({ name: 'wsrs-pack-test-bare', version: '1.0.0', private: true }, null, 2)
+        JSON.stringify(
+          { name: 'wsrs-pack-test-bare', version: '1.0.0', private: true },
+          null,
+          2
+        )
       );
-      exec(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', rootPack.filename], {
-        cwd: bare,
-        env
-      });
+      exec(
+        process.execPath,
+        [
+          npmCli,
+          'install',
+          '--offline',
+          '--no-audit',
+          '--no-fund',
+          rootPack.filename
+        ],
+        {
+          cwd: bare,
+          env
+        }
+      );
       const file = path.join(bare, 'missing.cjs');
       fs.writeFileSync(file, MISSING_CJS);
       const out = node(file, bare);
-      if (out === 'LOADED') throw new Error('wsrs loaded without its platform package');
+      if (out === 'LOADED')
+        throw new Error('wsrs loaded without its platform package');
       const { code, message } = JSON.parse(out);
-      if (code !== 'ERR_WSRS_NATIVE_BINDING' || !message.includes(`package ${platformName}, which is not installed`)) {
+      if (
+        code !== 'ERR_WSRS_NATIVE_BINDING' ||
+        !message.includes(`package ${platformName}, which is not installed`)
+      ) {
         throw new Error(`unexpected error (${code}):\n${message}`);
       }
       return `npm installed wsrs alone without complaint; require throws ${code} naming ${platformName}`;
@@ -684,9 +775,15 @@ let status = 1;
 try {
   status = main();
 } catch (err) {
-  report('FAIL', 'the packaging test itself', err && err.stack ? err.stack : String(err));
+  report(
+    'FAIL',
+    'the packaging test itself',
+    err && err.stack ? err.stack : String(err)
+  );
 } finally {
   cleanUp();
 }
-console.log(`${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
+console.log(
+  `${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`
+);
 process.exitCode = results.failed > 0 ? 1 : status;

@@ -203,7 +203,7 @@ function parseArgs(argv) {
 
   if (opts.grep !== null) {
     try {
-      new RegExp(opts.grep); // eslint-disable-line no-new
+      new RegExp(opts.grep);
     } catch (err) {
       usageError(`invalid --grep pattern: ${err.message}`);
     }

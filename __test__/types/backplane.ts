@@ -5,7 +5,11 @@ import WebSocket = require('wsrs');
 import { RedisBackplane } from 'wsrs/redis';
 import { ClusterBackplane } from 'wsrs/cluster';
 
-const backplane = new RedisBackplane({ url: 'redis://127.0.0.1:6379', prefix: 'chat', nodeTimeout: 5000 });
+const backplane = new RedisBackplane({
+  url: 'redis://127.0.0.1:6379',
+  prefix: 'chat',
+  nodeTimeout: 5000
+});
 const wss = new WebSocket.WebSocketServer({ port: 0, backplane });
 
 backplane.on('down', () => {});
@@ -26,7 +30,10 @@ const same: WebSocket.Backplane | null = wss.backplane;
 
 ClusterBackplane.setupPrimary();
 const worker = new ClusterBackplane({ prefix: 'chat' });
-const other = new WebSocket.WebSocketServer({ noServer: true, backplane: worker });
+const other = new WebSocket.WebSocketServer({
+  noServer: true,
+  backplane: worker
+});
 
 // @ts-expect-error: a backplane takes a url or a client, not a number
 new RedisBackplane({ url: 6379 });

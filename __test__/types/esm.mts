@@ -15,25 +15,43 @@ import EsmWebSocket, {
   WebSocket as EsmNamedWebSocket,
   WebSocketServer as EsmWebSocketServer
 } from '../../wrapper.mjs';
-import type { ClientOptions, MessageEvent, ServerOptions } from '../../wrapper.mjs';
+import type {
+  ClientOptions,
+  MessageEvent,
+  ServerOptions
+} from '../../wrapper.mjs';
 // @ts-expect-error: the ESM entry has no `Server` export (only the CommonJS one has)
 import { Server } from '../../wrapper.mjs';
 
-const serverOptions: ServerOptions = { port: 0, perMessageDeflate: { threshold: 0 } };
+const serverOptions: ServerOptions = {
+  port: 0,
+  perMessageDeflate: { threshold: 0 }
+};
 const wss = new WebSocketServer(serverOptions);
-const esmServer: EsmWebSocketServer = new EsmWebSocketServer({ noServer: true });
+const esmServer: EsmWebSocketServer = new EsmWebSocketServer({
+  noServer: true
+});
 
 wss.on('connection', (ws: NamedWebSocket, request) => {
   ws.send(request.headers.host ?? '');
-  ws.on('message', (data: RawData) => esmServer.clients.forEach((peer) => peer.send(data)));
+  ws.on('message', (data: RawData) =>
+    esmServer.clients.forEach((peer) => peer.send(data))
+  );
 });
 
 const clientOptions: ClientOptions = { perMessageDeflate: false };
-const client: EsmNamedWebSocket = new EsmWebSocket('ws://127.0.0.1:8080', clientOptions);
+const client: EsmNamedWebSocket = new EsmWebSocket(
+  'ws://127.0.0.1:8080',
+  clientOptions
+);
 const sameClass: typeof WebSocket = EsmWebSocket;
 client.addEventListener('message', (event: MessageEvent) => String(event.data));
 client.on('open', () => {
-  const frame = Sender.frame(Buffer.from('hi'), { opcode: 1, fin: true, mask: true });
+  const frame = Sender.frame(Buffer.from('hi'), {
+    opcode: 1,
+    fin: true,
+    mask: true
+  });
   client.send(Buffer.concat(frame));
 });
 

@@ -29,7 +29,9 @@ wss.on('connection', (client: WebSocket) => {
   createWebSocketStream(client).resume();
 });
 
-ws.on('open', () => ws.send(Sender.frame(Buffer.from('x'), { opcode: 2, fin: true })[0]));
+ws.on('open', () =>
+  ws.send(Sender.frame(Buffer.from('x'), { opcode: 2, fin: true })[0])
+);
 new Receiver().end();
 new PerMessageDeflate({ threshold: 0 }).cleanup();
 extension.format(extension.parse('x; y=1'));

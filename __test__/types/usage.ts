@@ -47,11 +47,18 @@ export function client(): WebSocket {
     localAddress: '127.0.0.1'
   });
 
-  new WebSocket(new URL('wss://example.com/feed'), { perMessageDeflate: false });
+  new WebSocket(new URL('wss://example.com/feed'), {
+    perMessageDeflate: false
+  });
   new WebSocket('ws+unix:/tmp/app.sock:/chat?room=1', 'single-protocol');
   new WebSocket('http://localhost:3000');
 
-  const types: WebSocket.BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+  const types: WebSocket.BinaryType[] = [
+    'nodebuffer',
+    'arraybuffer',
+    'fragments',
+    'blob'
+  ];
   ws.binaryType = types[3];
 
   const state: WebSocket.ReadyState = ws.readyState;
@@ -119,9 +126,13 @@ export function client(): WebSocket {
     const data: WebSocket.Data = event.data;
     if (typeof data === 'string') data.toUpperCase();
   });
-  ws.addEventListener('close', (event) => event.wasClean && event.code > 0 && event.reason, {
-    once: true
-  });
+  ws.addEventListener(
+    'close',
+    (event) => event.wasClean && event.code > 0 && event.reason,
+    {
+      once: true
+    }
+  );
   const errorListener = {
     handleEvent(event: WebSocket.ErrorEvent) {
       return [event.error, event.message, event.type];
@@ -139,7 +150,12 @@ export function client(): WebSocket {
 
   // Sending.
   ws.send('text');
-  ws.send(Buffer.from('bytes'), { binary: true, compress: false, fin: false, mask: true });
+  ws.send(Buffer.from('bytes'), {
+    binary: true,
+    compress: false,
+    fin: false,
+    mask: true
+  });
   ws.send(new Uint8Array(4), (err) => {
     if (err) err.message;
   });
@@ -199,7 +215,8 @@ export function server(): WebSocket.Server {
       },
       port: 8080,
       skipUTF8Validation: false,
-      verifyClient: (info) => info.secure && info.origin === 'https://example.com'
+      verifyClient: (info) =>
+        info.secure && info.origin === 'https://example.com'
     },
     () => console.log('listening')
   );
@@ -219,7 +236,9 @@ export function server(): WebSocket.Server {
     headers.push(`X-Path: ${request.url}`);
   });
   wss.on('wsClientError', (error, socket, request) => {
-    socket.end(`HTTP/1.1 400 Bad Request\r\n\r\n${error.message} ${request.method}`);
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\n\r\n${error.message} ${request.method}`
+    );
   });
   wss.on('listening', () => undefined);
   wss.on('error', (error) => error.stack);
@@ -249,7 +268,10 @@ export function attachedServer(): void {
   });
   wss.clients.forEach((client) => client.ping());
 
-  new WebSocket.WebSocketServer({ server: httpsServer, perMessageDeflate: true });
+  new WebSocket.WebSocketServer({
+    server: httpsServer,
+    perMessageDeflate: true
+  });
 
   // Either form, typed on its own first.
   const sync: WebSocket.VerifyClientCallbackSync = (info) => info.secure;
@@ -263,7 +285,10 @@ export function attachedServer(): void {
 // noServer mode: the application routes upgrade requests.
 export function routedUpgrades(): void {
   const httpServer = http.createServer();
-  const chat = new WebSocket.WebSocketServer({ noServer: true, clientTracking: false });
+  const chat = new WebSocket.WebSocketServer({
+    noServer: true,
+    clientTracking: false
+  });
   const feed = new WebSocket.Server({ noServer: true, path: '/feed' });
 
   httpServer.on('upgrade', (request, socket, head) => {
@@ -280,9 +305,14 @@ export function routedUpgrades(): void {
 
   // Over a plain Duplex.
   const duplex = new Duplex();
-  chat.handleUpgrade(new http.IncomingMessage(duplex as never), duplex, Buffer.alloc(0), (ws) => {
-    ws.close();
-  });
+  chat.handleUpgrade(
+    new http.IncomingMessage(duplex as never),
+    duplex,
+    Buffer.alloc(0),
+    (ws) => {
+      ws.close();
+    }
+  );
 }
 
 // A WebSocket subclass as the server's connection class, and a custom
@@ -297,7 +327,10 @@ class TracedRequest extends http.IncomingMessage {
 
 export function customClasses(): void {
   const httpServer = http.createServer({ IncomingMessage: TracedRequest });
-  const wss = new WebSocket.Server({ server: httpServer, WebSocket: TaggedSocket });
+  const wss = new WebSocket.Server({
+    server: httpServer,
+    WebSocket: TaggedSocket
+  });
 
   wss.on('connection', (ws, request) => {
     ws.tag = request.traceId;
@@ -340,7 +373,12 @@ export function lowLevel(ws: WebSocket, socket: Duplex): void {
   const sender = new WebSocket.Sender(socket, {}, (key) => key.fill(1));
   sender.sendFrame(frame, (err) => err);
   sender.sendFrame(masked);
-  sender.send('fragment', { binary: false, compress: false, fin: false, mask: true });
+  sender.send('fragment', {
+    binary: false,
+    compress: false,
+    fin: false,
+    mask: true
+  });
   sender.send(Buffer.alloc(3), { fin: true }, () => undefined);
   sender.ping(Buffer.alloc(0), false);
   sender.pong('pong', true, () => undefined);
@@ -367,19 +405,27 @@ export function lowLevel(ws: WebSocket, socket: Duplex): void {
     maxPayload: 1 << 16,
     serverNoContextTakeover: true
   });
-  const offers = WebSocket.extension.parse('permessage-deflate; client_max_window_bits, foo');
+  const offers = WebSocket.extension.parse(
+    'permessage-deflate; client_max_window_bits, foo'
+  );
   const accepted = deflate.accept(offers[name]);
   const header: string = WebSocket.extension.format({ [name]: [accepted] });
-  WebSocket.extension.format({ foo: { a: 1, b: true, c: ['x', 'y'] }, bar: [{}, { d: 'e' }] });
+  WebSocket.extension.format({
+    foo: { a: 1, b: true, c: ['x', 'y'] },
+    bar: [{}, { d: 'e' }]
+  });
   deflate.compress(Buffer.from(header), true, (err, result) => {
-    if (err === null && result) deflate.decompress(result, true, () => deflate.cleanup());
+    if (err === null && result)
+      deflate.decompress(result, true, () => deflate.cleanup());
   });
   const clientOffer = new WebSocket.PerMessageDeflate().offer();
   const bits: number | true | undefined =
-    clientOffer.client_max_window_bits ?? deflate.params?.server_max_window_bits;
+    clientOffer.client_max_window_bits ??
+    deflate.params?.server_max_window_bits;
   void bits;
 
-  const protocols: Set<string> = WebSocket.subprotocol.parse('chat.v2, chat.v1');
+  const protocols: Set<string> =
+    WebSocket.subprotocol.parse('chat.v2, chat.v1');
   protocols.clear();
 
   // The aliases hanging off the class.
@@ -398,7 +444,11 @@ export function lowLevel(ws: WebSocket, socket: Duplex): void {
 
 // --- misuse -----------------------------------------------------------------
 
-export function misuse(ws: WebSocket, wss: WebSocket.Server, socket: Duplex): void {
+export function misuse(
+  ws: WebSocket,
+  wss: WebSocket.Server,
+  socket: Duplex
+): void {
   // @ts-expect-error: not a binary type
   ws.binaryType = 'text';
 

@@ -54,7 +54,8 @@ function parseArgs(argv) {
       throw new Error(`unknown argument: ${arg}`);
     }
   }
-  if (opts.impl !== 'wsrs' && opts.impl !== 'ws') throw new Error('--impl wsrs|ws');
+  if (opts.impl !== 'wsrs' && opts.impl !== 'ws')
+    throw new Error('--impl wsrs|ws');
   for (const key of Object.values(numeric)) {
     if (!(opts[key] >= 0)) throw new Error(`bad --${key}`);
   }
@@ -82,7 +83,12 @@ function main() {
   const WebSocket = opts.impl === 'wsrs' ? require('../..') : require('ws');
   const payload = Buffer.alloc(opts.size, 0x61);
   const sockets = [];
-  const result = { impl: opts.impl, conns: opts.conns, inflight: opts.inflight, size: opts.size };
+  const result = {
+    impl: opts.impl,
+    conns: opts.conns,
+    inflight: opts.inflight,
+    size: opts.size
+  };
   let open = 0;
   let counting = false;
   let stopping = false;
@@ -102,10 +108,13 @@ function main() {
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(errors ? 1 : 0);
   };
-  setTimeout(() => {
-    fail('hard time limit reached');
-    finish();
-  }, (opts.warmup + opts.duration + 15) * 1000).unref();
+  setTimeout(
+    () => {
+      fail('hard time limit reached');
+      finish();
+    },
+    (opts.warmup + opts.duration + 15) * 1000
+  ).unref();
 
   const start = () => {
     for (const ws of sockets) {

@@ -15,11 +15,16 @@ pub.on('error', () => {});
 sub.on('error', () => {});
 Promise.all([pub.connect(), sub.connect()]).then(() => {
   const server = http.createServer();
-  const io = new Server(server, { adapter: createAdapter(pub, sub), transports: ['websocket'] });
+  const io = new Server(server, {
+    adapter: createAdapter(pub, sub),
+    transports: ['websocket']
+  });
 
   io.on('connection', (socket) => socket.join('room'));
   server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ port: server.address().port })}\n`
+    );
   });
 });
 process.stdin.on('end', () => process.exit(0));

@@ -11,7 +11,8 @@ const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backplane });
 
 wss.on('connection', (ws) => ws.subscribe('room'));
 wss.on('listening', () => {
-  const report = () => process.stdout.write(`${JSON.stringify({ port: wss.address().port })}\n`);
+  const report = () =>
+    process.stdout.write(`${JSON.stringify({ port: wss.address().port })}\n`);
 
   if (backplane.isUp) report();
   else backplane.once('up', report);

@@ -53,7 +53,8 @@ function parseArgs(argv) {
     } else if (arg.startsWith('--json=')) {
       opts.json = arg.slice('--json='.length);
     } else {
-      const text = 'usage: node bench/micro/receiver.js [--quick] [--json <file>]';
+      const text =
+        'usage: node bench/micro/receiver.js [--quick] [--json <file>]';
       if (arg === '--help' || arg === '-h') {
         console.log(text);
         process.exit(0);
@@ -217,7 +218,10 @@ function runInterleaved(candidates, cfg) {
       n *= 2;
       ns = time(batch, n);
     }
-    iters[name] = Math.max(1, Math.round((n * cfg.targetMs * 1e6) / Math.max(ns, 1)));
+    iters[name] = Math.max(
+      1,
+      Math.round((n * cfg.targetMs * 1e6) / Math.max(ns, 1))
+    );
   }
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < cfg.rounds; r++) {
@@ -229,7 +233,12 @@ function runInterleaved(candidates, cfg) {
   const out = {};
   for (const name of names) {
     const s = samples[name].slice().sort((a, b) => a - b);
-    out[name] = { median: s[s.length >> 1], min: s[0], max: s[s.length - 1], samples: samples[name] };
+    out[name] = {
+      median: s[s.length >> 1],
+      min: s[0],
+      max: s[s.length - 1],
+      samples: samples[name]
+    };
   }
   return out;
 }
@@ -263,10 +272,19 @@ function fmtNs(ns) {
  * @return {String} The table
  */
 function table(header, rows) {
-  const w = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const w = header.map((h, c) =>
+    Math.max(h.length, ...rows.map((r) => r[c].length))
+  );
   const line = (cells) =>
-    cells.map((x, c) => (c < 3 ? x.padEnd(w[c]) : x.padStart(w[c]))).join('  ').trimEnd();
-  return [line(header), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+    cells
+      .map((x, c) => (c < 3 ? x.padEnd(w[c]) : x.padStart(w[c])))
+      .join('  ')
+      .trimEnd();
+  return [
+    line(header),
+    w.map((n) => '-'.repeat(n)).join('  '),
+    ...rows.map(line)
+  ].join('\n');
 }
 
 /**
@@ -274,12 +292,16 @@ function table(header, rows) {
  */
 function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const cfg = opts.quick ? { rounds: 3, targetMs: 15 } : { rounds: 7, targetMs: 50 };
+  const cfg = opts.quick
+    ? { rounds: 3, targetMs: 15 }
+    : { rounds: 7, targetMs: 50 };
   const started = Date.now();
   let sink = 0;
   const results = [];
 
-  console.log(`wsrs Receiver / Sender.frame micro-benchmark — ${new Date().toISOString()}`);
+  console.log(
+    `wsrs Receiver / Sender.frame micro-benchmark — ${new Date().toISOString()}`
+  );
   console.log(
     `node ${process.version}, ${os.cpus().length} CPU (${(os.cpus()[0] || {}).model || 'unknown'}); ` +
       `ws ${require('ws/package.json').version}, bufferutil ` +
@@ -297,22 +319,32 @@ function main() {
     const { stream, payloads } = buildStream(size, count);
 
     // Both must decode the stream to exactly its payloads before timing.
-    for (const [name, Receiver] of [['wsrs', WsrsReceiver], ['ws', WsReceiver]]) {
+    for (const [name, Receiver] of [
+      ['wsrs', WsrsReceiver],
+      ['ws', WsReceiver]
+    ]) {
       const c = receiverCandidate(Receiver, stream);
       const got = c.received();
       const n = c.pass();
       if (n !== count || got.length !== count) {
-        throw new Error(`${name} Receiver: ${n} messages from ${count} frames (size ${size})`);
+        throw new Error(
+          `${name} Receiver: ${n} messages from ${count} frames (size ${size})`
+        );
       }
       for (let i = 0; i < count; i++) {
         if (!got[i][1] || !got[i][0].equals(payloads[i])) {
-          throw new Error(`${name} Receiver: message ${i} differs (size ${size})`);
+          throw new Error(
+            `${name} Receiver: message ${i} differs (size ${size})`
+          );
         }
       }
     }
 
     const candidates = {};
-    for (const [name, Receiver] of [['wsrs', WsrsReceiver], ['ws', WsReceiver]]) {
+    for (const [name, Receiver] of [
+      ['wsrs', WsrsReceiver],
+      ['ws', WsReceiver]
+    ]) {
       const c = receiverCandidate(Receiver, stream);
       candidates[name] = {
         opsPer: count,
@@ -333,26 +365,43 @@ function main() {
       streamBytes: stream.length,
       figures: fig,
       speedup: fig.ws.median / fig.wsrs.median,
-      wsrsMBps: (stream.length / count) / fig.wsrs.median * 1e3,
-      wsMBps: (stream.length / count) / fig.ws.median * 1e3
+      wsrsMBps: (stream.length / count / fig.wsrs.median) * 1e3,
+      wsMBps: (stream.length / count / fig.ws.median) * 1e3
     });
   }
 
   for (const size of FRAME_SIZES) {
     const payload = Buffer.alloc(size, 0x5a);
     for (const masked of [false, true]) {
-      const options = { fin: true, opcode: 2, rsv1: false, mask: masked, readOnly: true };
+      const options = {
+        fin: true,
+        opcode: 2,
+        rsv1: false,
+        mask: masked,
+        readOnly: true
+      };
       const candidates = {};
-      for (const [name, Sender] of [['wsrs', WsrsSender], ['ws', WsSender]]) {
+      for (const [name, Sender] of [
+        ['wsrs', WsrsSender],
+        ['ws', WsSender]
+      ]) {
         const list = Sender.frame(payload, { ...options });
         const bytes = list.reduce((a, b) => a + b.length, 0);
-        const expect = size + 2 + (size > 0xffff ? 8 : size > 125 ? 2 : 0) + (masked ? 4 : 0);
-        if (bytes !== expect) throw new Error(`${name} Sender.frame: ${bytes} bytes, expected ${expect}`);
+        const expect =
+          size +
+          2 +
+          (size > 0xffff ? 8 : size > 125 ? 2 : 0) +
+          (masked ? 4 : 0);
+        if (bytes !== expect)
+          throw new Error(
+            `${name} Sender.frame: ${bytes} bytes, expected ${expect}`
+          );
         candidates[name] = {
           opsPer: 1,
           batch: (n) => {
             let s = 0;
-            for (let i = 0; i < n; i++) s += Sender.frame(payload, options).length;
+            for (let i = 0; i < n; i++)
+              s += Sender.frame(payload, options).length;
             sink += s;
             return s;
           }
@@ -376,10 +425,23 @@ function main() {
     fmtNs(r.figures.wsrs.median),
     fmtNs(r.figures.ws.median),
     `${r.speedup.toFixed(2)}x`,
-    r.wsrsMBps ? `${Math.round(r.wsrsMBps).toLocaleString('en-US')} / ${Math.round(r.wsMBps).toLocaleString('en-US')}` : ''
+    r.wsrsMBps
+      ? `${Math.round(r.wsrsMBps).toLocaleString('en-US')} / ${Math.round(r.wsMBps).toLocaleString('en-US')}`
+      : ''
   ]);
   console.log(
-    table(['op', 'variant', 'size', 'wsrs ns/op', 'ws ns/op', 'speedup', 'MB/s wsrs / ws'], rows)
+    table(
+      [
+        'op',
+        'variant',
+        'size',
+        'wsrs ns/op',
+        'ws ns/op',
+        'speedup',
+        'MB/s wsrs / ws'
+      ],
+      rows
+    )
   );
   const noisy = results.flatMap((r) =>
     Object.entries(r.figures)
@@ -387,15 +449,23 @@ function main() {
       .map(([n]) => `${r.op} ${fmtSize(r.size)} ${n}`)
   );
   console.log('');
-  if (noisy.length) console.log(`noisy (max-min > 25% of median): ${noisy.join(', ')}`);
-  console.log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s (checksum ${sink % 997})`);
+  if (noisy.length)
+    console.log(`noisy (max-min > 25% of median): ${noisy.join(', ')}`);
+  console.log(
+    `done in ${((Date.now() - started) / 1000).toFixed(1)} s (checksum ${sink % 997})`
+  );
 
   if (opts.json) {
     const file = path.resolve(opts.json);
     fs.writeFileSync(
       file,
       JSON.stringify(
-        { date: new Date().toISOString(), node: process.version, config: cfg, results },
+        {
+          date: new Date().toISOString(),
+          node: process.version,
+          config: cfg,
+          results
+        },
         null,
         2
       ) + '\n'

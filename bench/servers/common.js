@@ -96,7 +96,12 @@ function loaded(fragment) {
  */
 function announce(port, info) {
   process.stdout.write(
-    JSON.stringify({ port, pid: process.pid, threads: threadCount(), ...info }) + '\n'
+    JSON.stringify({
+      port,
+      pid: process.pid,
+      threads: threadCount(),
+      ...info
+    }) + '\n'
   );
 }
 

@@ -54,13 +54,16 @@ start((opts) => {
 
   app.listen('127.0.0.1', 0, (token) => {
     if (!token) {
-      process.stdout.write(JSON.stringify({ error: 'uWS could not listen' }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ error: 'uWS could not listen' }) + '\n'
+      );
       process.exit(1);
     }
     announce(uWS.us_socket_local_port(token), {
       impl: 'uws',
       version: require('@trufflesuite/uws-js-unofficial/package.json').version,
-      broadcast: opts.mode === 'broadcast' ? (loop ? 'loop' : 'app.publish') : null
+      broadcast:
+        opts.mode === 'broadcast' ? (loop ? 'loop' : 'app.publish') : null
     });
   });
 });

@@ -39,7 +39,8 @@ function runWsLike(WebSocket, info, opts, extra = {}) {
     ...extra.serverOptions
   });
   const useBroadcast =
-    typeof wss.broadcast === 'function' && process.env.BENCH_BROADCAST !== 'loop';
+    typeof wss.broadcast === 'function' &&
+    process.env.BENCH_BROADCAST !== 'loop';
 
   wss.on('connection', (ws) => {
     ws.on('error', () => {});
@@ -54,7 +55,8 @@ function runWsLike(WebSocket, info, opts, extra = {}) {
     } else {
       ws.on('message', (data, isBinary) => {
         for (const client of wss.clients) {
-          if (client.readyState === OPEN) client.send(data, { binary: isBinary });
+          if (client.readyState === OPEN)
+            client.send(data, { binary: isBinary });
         }
       });
     }
@@ -68,7 +70,12 @@ function runWsLike(WebSocket, info, opts, extra = {}) {
     if (problem) fail(problem);
     announce(wss.address().port, {
       ...info,
-      broadcast: opts.mode === 'broadcast' ? (useBroadcast ? 'wss.broadcast' : 'loop') : null,
+      broadcast:
+        opts.mode === 'broadcast'
+          ? useBroadcast
+            ? 'wss.broadcast'
+            : 'loop'
+          : null,
       bufferutil: loaded('/node_modules/bufferutil/'),
       utf8validate: loaded('/node_modules/utf-8-validate/')
     });

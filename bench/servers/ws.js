@@ -9,5 +9,9 @@ const { runWsLike } = require('./ws-like');
 
 start((opts) => {
   const WebSocket = require('ws');
-  runWsLike(WebSocket, { impl: 'ws', version: require('ws/package.json').version }, opts);
+  runWsLike(
+    WebSocket,
+    { impl: 'ws', version: require('ws/package.json').version },
+    opts
+  );
 });

@@ -39,7 +39,11 @@ start((opts) => {
   const WebSocket = require('../..');
   runWsLike(
     WebSocket,
-    { impl: 'wsrs', engine: 'native', version: require('../../package.json').version },
+    {
+      impl: 'wsrs',
+      engine: 'native',
+      version: require('../../package.json').version
+    },
     opts,
     { serverOptions: { engine: 'native' }, check: notNative }
   );

@@ -7,5 +7,9 @@ const { runWsLike } = require('./ws-like');
 
 start((opts) => {
   const WebSocket = require('../..');
-  runWsLike(WebSocket, { impl: 'wsrs', version: require('../../package.json').version }, opts);
+  runWsLike(
+    WebSocket,
+    { impl: 'wsrs', version: require('../../package.json').version },
+    opts
+  );
 });

@@ -123,7 +123,8 @@ class Backplane extends EventEmitter {
       throw new TypeError('The options must be an object');
     }
 
-    const prefix = options.prefix === undefined ? DEFAULT_PREFIX : options.prefix;
+    const prefix =
+      options.prefix === undefined ? DEFAULT_PREFIX : options.prefix;
 
     if (typeof prefix !== 'string' || prefix === '') {
       throw new TypeError('The "prefix" option must be a non-empty string');
@@ -243,7 +244,8 @@ class Backplane extends EventEmitter {
     if (count > 0) this._topics.set(topic, count);
     else this._topics.delete(topic);
 
-    if (had !== count > 0 && this._up) this._safely(() => this._listen(topic, count > 0));
+    if (had !== count > 0 && this._up)
+      this._safely(() => this._listen(topic, count > 0));
 
     this._changes.set(topic, count);
 
@@ -430,7 +432,12 @@ class Backplane extends EventEmitter {
     this.stats.received++;
 
     try {
-      this._hub.deliver(topic, message.payload, message.binary, message.compress);
+      this._hub.deliver(
+        topic,
+        message.payload,
+        message.binary,
+        message.compress
+      );
     } catch (err) {
       this._fail(err);
     }

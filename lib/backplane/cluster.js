@@ -81,7 +81,12 @@ class ClusterBackplane extends Backplane {
     process.on('message', this._onMessage);
     this._send({
       op: 'hello',
-      info: { id: this.id, host: os.hostname(), pid: process.pid, startedAt: this.startedAt }
+      info: {
+        id: this.id,
+        host: os.hostname(),
+        pid: process.pid,
+        startedAt: this.startedAt
+      }
     });
   }
 
@@ -209,7 +214,8 @@ class ClusterBackplane extends Backplane {
  * @private
  */
 function relay(worker, msg) {
-  if (msg === null || typeof msg !== 'object' || typeof msg[KEY] !== 'string') return;
+  if (msg === null || typeof msg !== 'object' || typeof msg[KEY] !== 'string')
+    return;
 
   const prefix = msg[KEY];
   const nodes = relays.get(prefix);
@@ -227,11 +233,17 @@ function relay(worker, msg) {
       reply({ op: 'welcome' });
       break;
     case 'pub': {
-      const out = { op: 'msg', topic: msg.topic, frame: msg.frame, [KEY]: prefix };
+      const out = {
+        op: 'msg',
+        topic: msg.topic,
+        frame: msg.frame,
+        [KEY]: prefix
+      };
 
       for (const [id, node] of nodes) {
         if (id === worker.id || !node.worker.isConnected()) continue;
-        if (msg.topic === null || node.topics.has(msg.topic)) node.worker.send(out);
+        if (msg.topic === null || node.topics.has(msg.topic))
+          node.worker.send(out);
       }
       break;
     }
@@ -249,7 +261,8 @@ function relay(worker, msg) {
     case 'count': {
       let total = 0;
 
-      for (const node of nodes.values()) total += node.topics.get(msg.topic) || 0;
+      for (const node of nodes.values())
+        total += node.topics.get(msg.topic) || 0;
       reply({ op: 'reply', id: msg.id, value: total });
       break;
     }

@@ -27,7 +27,15 @@ const NODE_REDIS_EVENTS = [
   'node-disconnect',
   'node-reconnecting'
 ];
-const IOREDIS_EVENTS = ['ready', 'close', 'end', 'reconnecting', 'error', '+node', '-node'];
+const IOREDIS_EVENTS = [
+  'ready',
+  'close',
+  'end',
+  'reconnecting',
+  'error',
+  '+node',
+  '-node'
+];
 
 /**
  * Reconnection delays in ms: 100, 200, 400... up to 2 s, with jitter.
@@ -192,14 +200,18 @@ class IORedis {
   listen(channel, on) {
     const c = this.client;
 
-    if (this.sharded) return on ? c.ssubscribe(channel) : c.sunsubscribe(channel);
+    if (this.sharded)
+      return on ? c.ssubscribe(channel) : c.sunsubscribe(channel);
 
     return on ? c.subscribe(channel) : c.unsubscribe(channel);
   }
 
   onMessage(fn) {
     if (this._handler === null) {
-      this.client.on(this.sharded ? 'smessageBuffer' : 'messageBuffer', this._listener);
+      this.client.on(
+        this.sharded ? 'smessageBuffer' : 'messageBuffer',
+        this._listener
+      );
     }
 
     this._handler = fn;
@@ -263,11 +275,19 @@ function watch(emitter, events, fn) {
  * @public
  */
 function wrap(client, sharded) {
-  if (client && typeof client.sendCommand === 'function' && 'isReady' in client) {
+  if (
+    client &&
+    typeof client.sendCommand === 'function' &&
+    'isReady' in client
+  ) {
     return new NodeRedis(client, false, sharded);
   }
 
-  if (client && typeof client.call === 'function' && typeof client.status === 'string') {
+  if (
+    client &&
+    typeof client.call === 'function' &&
+    typeof client.status === 'string'
+  ) {
     return new IORedis(client, false, sharded);
   }
 
@@ -309,7 +329,11 @@ function open(url, sharded) {
     retryStrategy: backoff
   };
   const client = sharded
-    ? new lib.Cluster([url], { redisOptions: options, shardedSubscribers: true, lazyConnect: true })
+    ? new lib.Cluster([url], {
+        redisOptions: options,
+        shardedSubscribers: true,
+        lazyConnect: true
+      })
     : new Redis(url, options);
 
   return new IORedis(client, true, sharded);

@@ -148,7 +148,9 @@ class RedisBackplane extends Backplane {
     const sharded = options.sharded === true;
 
     if ((url === undefined) === (client === undefined)) {
-      throw new TypeError('One of the "url" and "client" options must be given');
+      throw new TypeError(
+        'One of the "url" and "client" options must be given'
+      );
     }
 
     if (url !== undefined && typeof url !== 'string') {
@@ -156,7 +158,8 @@ class RedisBackplane extends Backplane {
     }
 
     this.sharded = sharded;
-    this._pub = client !== undefined ? wrap(client, sharded) : open(url, sharded);
+    this._pub =
+      client !== undefined ? wrap(client, sharded) : open(url, sharded);
     this._sub = this._pub.duplicate();
     this._listening = new Set();
     this._broadcastListened = false;
@@ -184,7 +187,10 @@ class RedisBackplane extends Backplane {
       }
     });
 
-    this._timer = setInterval(() => this._renew(), Math.max(1, Math.floor(this.nodeTimeout / 3)));
+    this._timer = setInterval(
+      () => this._renew(),
+      Math.max(1, Math.floor(this.nodeTimeout / 3))
+    );
     this._timer.unref();
 
     this._connect(this._pub.owned ? this._pub : null);
@@ -224,7 +230,9 @@ class RedisBackplane extends Backplane {
       for (const topic of this._listening) {
         if (!this._topics.has(topic)) {
           this._listening.delete(topic);
-          this._safely(() => this._sub.listen(this._channelPrefix + topic, false));
+          this._safely(() =>
+            this._sub.listen(this._channelPrefix + topic, false)
+          );
         }
       }
 
@@ -279,8 +287,19 @@ class RedisBackplane extends Backplane {
     const entries = Array.from(changes);
     const calls = [];
 
-    for (let i = 0; i < entries.length || (full && i === 0); i += ANNOUNCE_BATCH) {
-      const args = ['EVAL', ANNOUNCE, '1', this._topicsKey, this._base, this.id];
+    for (
+      let i = 0;
+      i < entries.length || (full && i === 0);
+      i += ANNOUNCE_BATCH
+    ) {
+      const args = [
+        'EVAL',
+        ANNOUNCE,
+        '1',
+        this._topicsKey,
+        this._base,
+        this.id
+      ];
 
       args.push(full && i === 0 ? '1' : '0');
       for (const [topic, count] of entries.slice(i, i + ANNOUNCE_BATCH)) {
@@ -294,7 +313,13 @@ class RedisBackplane extends Backplane {
   }
 
   _count(topic) {
-    const args = ['EVAL', COUNT, '2', this._nodesKey, `${this._base}presence:${topic}`];
+    const args = [
+      'EVAL',
+      COUNT,
+      '2',
+      this._nodesKey,
+      `${this._base}presence:${topic}`
+    ];
 
     return this._pub.command(this._nodesKey, args).then(Number);
   }
@@ -333,7 +358,10 @@ class RedisBackplane extends Backplane {
       : Promise.resolve();
 
     return leave.then(() =>
-      Promise.all([this._sub.close(), this._pub.owned ? this._pub.close() : detach(this._pub)])
+      Promise.all([
+        this._sub.close(),
+        this._pub.owned ? this._pub.close() : detach(this._pub)
+      ])
     );
   }
 }

@@ -208,7 +208,14 @@ class Printer {
  * @param {Function} options.isFinished Whether the session has ended
  * @return {readline.Interface} The prompt
  */
-function createPrompt({ input, output, printer, onLine, onInterrupt, isFinished }) {
+function createPrompt({
+  input,
+  output,
+  printer,
+  onLine,
+  onInterrupt,
+  isFinished
+}) {
   const rl = readline.createInterface({
     input,
     output,

@@ -100,11 +100,9 @@ function perform(ws, action, sent) {
  * @return {Boolean} `true` when RFC 6455 allows sending it
  */
 function isSendableCode(code) {
-  return (
-    (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 &&
-      code !== 1006) ||
-    (code >= 3000 && code <= 4999)
-  );
+  if (code >= 3000) return code <= 4999;
+  // 1004 is reserved, 1005 and 1006 are only ever reported, never sent.
+  return code >= 1000 && code <= 1014 && (code < 1004 || code > 1006);
 }
 
 /**

@@ -103,7 +103,11 @@ class NativeConnection extends EventEmitter {
   write(data, encoding, cb) {
     if (typeof encoding === 'function') cb = encoding;
     if (!this.destroyed && !this._ended) {
-      this._hub.command(CMD_RAW, this._id, typeof data === 'string' ? data : Buffer.from(data));
+      this._hub.command(
+        CMD_RAW,
+        this._id,
+        typeof data === 'string' ? data : Buffer.from(data)
+      );
     }
     if (typeof cb === 'function') process.nextTick(cb);
     return true;
@@ -240,7 +244,11 @@ class NativeConnection extends EventEmitter {
   _send(word0, payload, cb) {
     // A bare drain check (what broadcasts pass) needs no report of its
     // own: `_written()` checks for `'drain'` whenever progress is reported.
-    if (cb !== undefined && this._websocket !== null && cb === this._websocket[kFlow].check) {
+    if (
+      cb !== undefined &&
+      this._websocket !== null &&
+      cb === this._websocket[kFlow].check
+    ) {
       cb = undefined;
     }
 
@@ -259,7 +267,10 @@ class NativeConnection extends EventEmitter {
       if (typeof cb === 'function') this._callbacks.push(frame, cb);
       this._reporting = true;
       word0 |= F_REPORT << 12;
-    } else if (!this._reporting && this.writableLength + payload.length >= REPORT_AT) {
+    } else if (
+      !this._reporting &&
+      this.writableLength + payload.length >= REPORT_AT
+    ) {
       // A string's length in UTF-16 units is a lower bound of its bytes.
       word0 |= F_REPORT << 12;
       this._reporting = true;
@@ -352,7 +363,8 @@ class NativeConnection extends EventEmitter {
     if (receiver === null) return;
 
     // The engine closes such a connection itself, with 1008.
-    if (err.code === 'ERR_WSRS_SEND_QUEUE_LIMIT') this._websocket._closeCode = 1008;
+    if (err.code === 'ERR_WSRS_SEND_QUEUE_LIMIT')
+      this._websocket._closeCode = 1008;
 
     receiver.emit('error', err);
   }
@@ -385,7 +397,9 @@ class NativeConnection extends EventEmitter {
     this.emit('close', false);
 
     if (callbacks !== null) {
-      const err = new Error('The socket was closed before the data was written');
+      const err = new Error(
+        'The socket was closed before the data was written'
+      );
 
       err.code = 'ERR_STREAM_DESTROYED';
       for (let j = 1; j < callbacks.length; j += 2) {
@@ -472,7 +486,6 @@ function convert(buf, type) {
   if (type === 'fragments') return [buf];
   return new Blob([buf]);
 }
-
 
 /**
  * The transport of a native connection: its receiver and sender stand in

@@ -92,7 +92,9 @@ class NativeHub {
 
     const pmd = options.perMessageDeflate;
     const level =
-      pmd && pmd.zlibDeflateOptions && pmd.zlibDeflateOptions.level !== undefined
+      pmd &&
+      pmd.zlibDeflateOptions &&
+      pmd.zlibDeflateOptions.level !== undefined
         ? pmd.zlibDeflateOptions.level
         : 6;
 
@@ -166,7 +168,9 @@ class NativeHub {
       const needed = this._events[0];
 
       if (this._events[1] !== 0xffffffff) return;
-      this._events = new Uint32Array(4 + 4 * Math.max(needed, 2 * (this._events.length >> 2)));
+      this._events = new Uint32Array(
+        4 + 4 * Math.max(needed, 2 * (this._events.length >> 2))
+      );
       data = handle.poll(this._events);
       if (data === null) return;
     }
@@ -180,7 +184,14 @@ class NativeHub {
 
     for (let i = 0, o = 4; i < count; i++, o += 4) {
       try {
-        this.handle(tape[o], tape[o + 1], tape[o + 2], tape[o + 3], data, owned);
+        this.handle(
+          tape[o],
+          tape[o + 1],
+          tape[o + 2],
+          tape[o + 3],
+          data,
+          owned
+        );
       } catch (err) {
         if (thrown === null) thrown = { err };
       }
@@ -322,7 +333,11 @@ class NativeHub {
         length = this._arena.utf8Write(payload, offset);
         this._used += length;
       }
-    } else if (payload !== null && payload === this._last && (word0 & 0xff) === CMD_WRITE) {
+    } else if (
+      payload !== null &&
+      payload === this._last &&
+      (word0 & 0xff) === CMD_WRITE
+    ) {
       // The same bytes again in this batch (a broadcast): one copy.
       word0 |= this._lastFlags;
       offset = this._lastOffset;
@@ -428,7 +443,9 @@ function listenError(e, options) {
   const match = /^([A-Z]+): (.*)$/s.exec(e.message);
   const code = match ? match[1] : 'ELISTEN';
   const host = options.host == null ? '::' : options.host;
-  const err = new Error(`listen ${code}: ${match ? match[2] : e.message} ${host}:${options.port}`);
+  const err = new Error(
+    `listen ${code}: ${match ? match[2] : e.message} ${host}:${options.port}`
+  );
 
   err.code = code;
   err.syscall = 'listen';

@@ -57,7 +57,9 @@ class NativeSender extends Sender {
     } else if (list.length === 2) {
       const payload = list[1];
       const size =
-        typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+        typeof payload === 'string'
+          ? Buffer.byteLength(payload)
+          : payload.length;
 
       bytes = Buffer.allocUnsafe(list[0].length + size);
       list[0].copy(bytes, 0);
