@@ -16,8 +16,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  * the lock is never contended.
  */
 export declare class NativeDeflate {
-  /** `level` is zlib's 0..=9 (-1 means the default, 6). */
-  constructor(level: number, windowBits: number, noContextTakeover: boolean)
+  /**
+   * `level` is zlib's 0..=9 (-1 means the default, 6); `mem_level`
+   * (1..=9, default 8) and `strategy` (0..=4, default 0) are zlib's too.
+   */
+  constructor(level: number, windowBits: number, noContextTakeover: boolean, memLevel?: number | undefined | null, strategy?: number | undefined | null)
   /**
    * Compresses a fragment in the calling thread; with `fin`, the
    * sync-flush tail is removed.
@@ -119,6 +122,9 @@ export interface NativeServerOptions {
   maxBufferedChunks: number
   skipUTF8Validation: boolean
   deflateLevel: number
+  /** zlib's memLevel (1..=9) and strategy (0..=4) for permessage-deflate. */
+  deflateMemLevel?: number
+  deflateStrategy?: number
   maxBufferedAmount: number
   handshakeTimeout: number
   maxHeaderSize: number

@@ -8,6 +8,23 @@ const { decodeError } = require('./protocol-error');
 const DEFAULT_WINDOW_BITS = 15;
 const DEFAULT_LEVEL = -1;
 const DEFAULT_CHUNK_SIZE = 16 * 1024;
+const DEFAULT_MEM_LEVEL = 8;
+const DEFAULT_STRATEGY = 0;
+
+// The zlib options wsrs honours, with the ranges Node's zlib takes. The
+// window bits come from the negotiation, as in ws; a `windowBits` given here
+// is checked and then, as in ws, overridden by the negotiated value.
+const ZLIB_DEFLATE_OPTIONS = {
+  level: [-1, 9],
+  memLevel: [1, 9],
+  strategy: [0, 4],
+  windowBits: [8, 15],
+  chunkSize: [64, Infinity]
+};
+const ZLIB_INFLATE_OPTIONS = {
+  windowBits: [8, 15],
+  chunkSize: [64, Infinity]
+};
 
 // A window bits parameter as RFC 7692 writes it: 8 to 15, in plain digits.
 const WINDOW_BITS = /^(?:[89]|1[0-5])$/;
@@ -44,10 +61,14 @@ class PerMessageDeflate {
    *     acknowledge that the server resets its context after each message
    * @param {Number} [options.threshold=1024] Smallest payload worth
    *     compressing when there is no context takeover
-   * @param {Object} [options.zlibDeflateOptions] `level` is used; the
-   *     window size comes from the negotiation
-   * @param {Object} [options.zlibInflateOptions] Accepted for
-   *     compatibility
+   * @param {Object} [options.zlibDeflateOptions] zlib's `level`,
+   *     `memLevel`, `strategy` and `chunkSize`; the window size comes from
+   *     the negotiation. Any other zlib option throws, as wsrs cannot honour
+   *     it
+   * @param {Object} [options.zlibInflateOptions] zlib's `chunkSize` (and
+   *     `windowBits`, which the negotiation overrides, as in ws)
+   * @throws {TypeError|RangeError} If a zlib option is unknown to wsrs or
+   *     out of zlib's range
    */
   constructor(options) {
     const settings = options || {};
@@ -60,6 +81,18 @@ class PerMessageDeflate {
 
     // Read as they are by the sender and by code written against ws.
     this._options = settings;
+    this._zlib = {
+      deflate: checkZlibOptions(
+        'zlibDeflateOptions',
+        settings.zlibDeflateOptions,
+        ZLIB_DEFLATE_OPTIONS
+      ),
+      inflate: checkZlibOptions(
+        'zlibInflateOptions',
+        settings.zlibInflateOptions,
+        ZLIB_INFLATE_OPTIONS
+      )
+    };
     this._isServer = !!isServer;
     this._maxPayload = maxPayload | 0;
     this._threshold = threshold;
@@ -421,11 +454,10 @@ class PerMessageDeflate {
   _decompressSync(data, fin) {
     if (!this._inflate) {
       const { bits, reset } = this.peerSide();
-      const zlibOptions = this._options.zlibInflateOptions || {};
 
       this._inflate = {
         engine: new NativeInflate(bits, reset),
-        _chunkSize: zlibOptions.chunkSize || DEFAULT_CHUNK_SIZE
+        _chunkSize: this._zlib.inflate.chunkSize
       };
     }
 
@@ -446,20 +478,99 @@ class PerMessageDeflate {
   _deflater() {
     if (!this._deflate) {
       const { bits, reset } = this.ownSide();
-      const zlibOptions = this._options.zlibDeflateOptions || {};
-      const level =
-        zlibOptions.level !== undefined ? zlibOptions.level : DEFAULT_LEVEL;
+      const { level, memLevel, strategy, chunkSize } = this._zlib.deflate;
 
       this._deflate = {
-        engine: new NativeDeflate(level, bits, reset),
+        engine: new NativeDeflate(level, bits, reset, memLevel, strategy),
         pending: null,
         _level: level,
-        _chunkSize: zlibOptions.chunkSize || DEFAULT_CHUNK_SIZE
+        _chunkSize: chunkSize
       };
     }
 
     return this._deflate;
   }
+
+  /**
+   * wsrs: how our compressor is made (`level`, `memLevel`, `strategy`),
+   * for code that compresses once for many connections (broadcasts, the
+   * native engine).
+   *
+   * @return {{level: Number, memLevel: Number, strategy: Number}}
+   * @public
+   */
+  deflateSettings() {
+    const { level, memLevel, strategy } = this._zlib.deflate;
+
+    return { level, memLevel, strategy };
+  }
+}
+
+/**
+ * Checks the zlib options of one direction against what wsrs honours, and
+ * fills in zlib's defaults.
+ *
+ * @param {String} name `zlibDeflateOptions` or `zlibInflateOptions`
+ * @param {Object} [options] The options given
+ * @param {Object} ranges The options wsrs honours, with their ranges
+ * @return {Object} Every honoured option, given or zlib's default
+ * @throws {TypeError} If an option is not one wsrs honours, or not a number
+ * @throws {RangeError} If a number is outside zlib's range
+ * @private
+ */
+function checkZlibOptions(name, options, ranges) {
+  const settings = {
+    level: DEFAULT_LEVEL,
+    memLevel: DEFAULT_MEM_LEVEL,
+    strategy: DEFAULT_STRATEGY,
+    windowBits: DEFAULT_WINDOW_BITS,
+    chunkSize: DEFAULT_CHUNK_SIZE
+  };
+
+  if (options == null) return settings;
+
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+
+    if (value === undefined) continue;
+
+    if (!Object.prototype.hasOwnProperty.call(ranges, key)) {
+      const err = new TypeError(
+        `The zlib option "${key}" of ${name} is not supported by wsrs ` +
+          `(it honours ${Object.keys(ranges).join(', ')})`
+      );
+
+      err.code = 'ERR_WSRS_ZLIB_OPTION';
+      throw err;
+    }
+
+    const [min, max] = ranges[key];
+
+    if (typeof value !== 'number' || Number.isNaN(value)) {
+      const err = new TypeError(
+        `The "${name}.${key}" option must be of type number. ` +
+          `Received ${typeof value}`
+      );
+
+      err.code = 'ERR_INVALID_ARG_TYPE';
+      throw err;
+    }
+
+    if (!Number.isInteger(value) || value < min || value > max) {
+      const bound = max === Infinity ? `>= ${min}` : `>= ${min} and <= ${max}`;
+      const err = new RangeError(
+        `The value of "${name}.${key}" is out of range. It must be ${bound}. ` +
+          `Received ${value}`
+      );
+
+      err.code = 'ERR_OUT_OF_RANGE';
+      throw err;
+    }
+
+    settings[key] = value;
+  }
+
+  return settings;
 }
 
 module.exports = PerMessageDeflate;

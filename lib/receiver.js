@@ -182,6 +182,10 @@ class Receiver extends Writable {
     } finally {
       if (ownsShared) sharedTapeBusy = false;
       if (corked !== null) corked.uncork();
+      // The batch's owned payloads belong to the events now: an idle
+      // connection must not keep its last message alive.
+      this._owned = undefined;
+      this._fragments = undefined;
     }
 
     if (deferring && this._deferred.length) {

@@ -145,6 +145,12 @@ class WebSocketServer extends EventEmitter {
 
     validateFlowOptions(settings);
     validateEngineOptions(settings);
+
+    // Bad zlib options throw here, before anything listens, not at the
+    // first handshake.
+    if (settings.perMessageDeflate) {
+      new PerMessageDeflate({ ...settings.perMessageDeflate, isServer: true });
+    }
     this.backplane = attachBackplane(this, settings.backplane);
 
     this._native = null;

@@ -31,10 +31,7 @@ const { OPEN } = require('../ready-states');
 // socket gets one write instead of two.
 const MERGE_SIZE = 16 * 1024;
 
-// zlib's default level, as lib/permessage-deflate.js uses it.
-const DEFAULT_LEVEL = -1;
-
-// Compressors that start afresh after every message, by "bits:level". They
+// Compressors that start afresh after every message, by "bits:level:memLevel:strategy". They
 // keep no state between messages, so one of each serves every server.
 const freshDeflaters = new Map();
 
@@ -91,12 +88,14 @@ class PreparedMessage {
    * The frame compressed afresh with the given settings.
    *
    * @param {Number} bits The window bits
-   * @param {Number} level The compression level
+   * @param {Object} settings The compressor's `level`, `memLevel` and
+   *     `strategy` (see PerMessageDeflate#deflateSettings)
    * @return {{list: Buffer[], size: Number}}
    * @public
    */
-  deflated(bits, level) {
-    const key = `${bits}:${level}`;
+  deflated(bits, settings) {
+    const { level, memLevel, strategy } = settings;
+    const key = `${bits}:${level}:${memLevel}:${strategy}`;
 
     if (this._deflated === null) this._deflated = new Map();
 
@@ -106,7 +105,7 @@ class PreparedMessage {
       let deflater = freshDeflaters.get(key);
 
       if (deflater === undefined) {
-        deflater = new NativeDeflate(level, bits, true);
+        deflater = new NativeDeflate(level, bits, true, memLevel, strategy);
         freshDeflaters.set(key, deflater);
       }
 
@@ -237,11 +236,7 @@ function write(ws, message) {
     }
 
     if (message.payload.length >= deflate._threshold) {
-      const options = deflate._options.zlibDeflateOptions;
-      const frame = message.deflated(
-        own.bits,
-        options && options.level !== undefined ? options.level : DEFAULT_LEVEL
-      );
+      const frame = message.deflated(own.bits, deflate.deflateSettings());
 
       sender.sendPrepared(frame.list, frame.size, cb);
       afterWrite(ws);

@@ -12,6 +12,7 @@
 
 const native = require('./addon');
 const { NativeConnection } = require('./connection');
+const PerMessageDeflate = require('../permessage-deflate');
 const { EMPTY_BUFFER } = require('../constants');
 const { decodeError } = require('../protocol-error');
 const {
@@ -90,13 +91,12 @@ class NativeHub {
 
     this._flush = () => this.flush();
 
+    // The zlib settings, checked as the default engine checks them.
     const pmd = options.perMessageDeflate;
-    const level =
-      pmd &&
-      pmd.zlibDeflateOptions &&
-      pmd.zlibDeflateOptions.level !== undefined
-        ? pmd.zlibDeflateOptions.level
-        : 6;
+    const zlib = pmd
+      ? new PerMessageDeflate({ ...pmd, isServer: true }).deflateSettings()
+      : { level: 6, memLevel: 8, strategy: 0 };
+    const level = zlib.level;
 
     this._onConnection = (ws, req) => server.emit('connection', ws, req);
 
@@ -114,6 +114,8 @@ class NativeHub {
           maxBufferedChunks: options.maxBufferedChunks,
           skipUTF8Validation: options.skipUTF8Validation === true,
           deflateLevel: level >= 0 && level <= 9 ? level : 6,
+          deflateMemLevel: zlib.memLevel,
+          deflateStrategy: zlib.strategy,
           maxBufferedAmount: options.maxBufferedAmount,
           handshakeTimeout: options.handshakeTimeout,
           maxHeaderSize: options.maxHeaderSize,

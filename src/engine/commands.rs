@@ -7,7 +7,7 @@ use crate::engine::conn::{window_bits, Conn, State};
 use crate::engine::ctx::{CommandBatch, Ctx};
 use crate::engine::pinned::Pinned;
 use crate::engine::wire::*;
-use crate::protocol::deflate::Deflater;
+use crate::protocol::deflate::{DeflateOptions, Deflater};
 use crate::protocol::error::ProtocolError;
 use crate::protocol::frame::{build_header, FrameSpec, OP_CLOSE};
 
@@ -126,9 +126,13 @@ fn frame(ctx: &Ctx, conn: &Conn, cmd: CommandWord, body: Body<'_>) {
     };
     if compress && st.deflater.is_none() {
         let d = st.deflate;
-        st.deflater = Some(Box::new(Deflater::new(
-            ctx.cfg.deflate_level,
-            window_bits((d >> 16) & 0xf),
+        let options = DeflateOptions {
+            mem_level: ctx.cfg.deflate_mem_level,
+            strategy: ctx.cfg.deflate_strategy,
+            ..DeflateOptions::new(ctx.cfg.deflate_level, window_bits((d >> 16) & 0xf))
+        };
+        st.deflater = Some(Box::new(Deflater::with_options(
+            options,
             d & A_SERVER_NCT != 0,
         )));
     }

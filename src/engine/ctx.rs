@@ -44,8 +44,10 @@ pub struct EngineConfig {
     pub reuse_port: bool,
     /// Incoming limits (the server role is forced).
     pub parser: Config,
-    /// zlib level for permessage-deflate.
+    /// zlib level, memLevel and strategy for permessage-deflate.
     pub deflate_level: u32,
+    pub deflate_mem_level: u8,
+    pub deflate_strategy: u8,
     /// Bytes a connection may have queued unwritten before it is closed
     /// with 1008 (0: no limit).
     pub max_buffered_amount: usize,
@@ -200,6 +202,8 @@ pub(crate) mod testing {
             reuse_port: false,
             parser: Config::default(),
             deflate_level: 6,
+            deflate_mem_level: 8,
+            deflate_strategy: 0,
             max_buffered_amount,
             handshake_timeout: Duration::from_secs(1),
             head_limits: HeadLimits::default(),

@@ -10,7 +10,11 @@ use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 use super::probe;
-use crate::protocol::deflate::{Deflater, InflateError, Inflater};
+use crate::protocol::deflate::{Compressor, DeflateOptions, Deflater, InflateError, Inflater};
+use crate::protocol::streams;
+
+/// zlib streams a libuv pool thread keeps between large messages.
+const POOL_THREAD_STREAMS: usize = 2;
 use crate::protocol::error::ProtocolError;
 
 /// Compresses one direction's messages. The compressor sits behind a
@@ -43,6 +47,9 @@ impl Task for CompressTask {
             let mut deflater = deflater
                 .lock()
                 .map_err(|_| Error::new(Status::GenericFailure, "the compressor is poisoned"))?;
+            // A pool thread compresses only the odd large message: it keeps
+            // few zlib streams of its own.
+            streams::limit_this_thread::<Compressor>(POOL_THREAD_STREAMS);
             let mut out = Vec::new();
             probe(data);
             deflater.compress(data, fin, &mut out);
@@ -63,11 +70,24 @@ impl Task for CompressTask {
 
 #[napi]
 impl NativeDeflate {
-    /// `level` is zlib's 0..=9 (-1 means the default, 6).
+    /// `level` is zlib's 0..=9 (-1 means the default, 6); `mem_level`
+    /// (1..=9, default 8) and `strategy` (0..=4, default 0) are zlib's too.
     #[napi(constructor, catch_unwind)]
-    pub fn new(level: i32, window_bits: u32, no_context_takeover: bool) -> Self {
+    pub fn new(
+        level: i32,
+        window_bits: u32,
+        no_context_takeover: bool,
+        mem_level: Option<u32>,
+        strategy: Option<u32>,
+    ) -> Self {
         let level = u32::try_from(level).ok().filter(|l| *l <= 9).unwrap_or(6);
-        let deflater = Deflater::new(level, window_bits.clamp(8, 15) as u8, no_context_takeover);
+        let small = |n: u32, lo: u32, hi: u32| u8::try_from(n.clamp(lo, hi)).unwrap_or(8);
+        let options = DeflateOptions {
+            mem_level: small(mem_level.unwrap_or(8), 1, 9),
+            strategy: small(strategy.unwrap_or(0), 0, 4),
+            ..DeflateOptions::new(level, small(window_bits, 8, 15))
+        };
+        let deflater = Deflater::with_options(options, no_context_takeover);
         Self {
             inner: Arc::new(Mutex::new(deflater)),
         }

@@ -30,6 +30,9 @@ pub struct NativeServerOptions {
     #[napi(js_name = "skipUTF8Validation")]
     pub skip_utf8_validation: bool,
     pub deflate_level: u32,
+    /// zlib's memLevel (1..=9) and strategy (0..=4) for permessage-deflate.
+    pub deflate_mem_level: Option<u32>,
+    pub deflate_strategy: Option<u32>,
     pub max_buffered_amount: f64,
     pub handshake_timeout: u32,
     pub max_header_size: u32,
@@ -99,6 +102,8 @@ impl NativeServer {
                 skip_utf8_validation: options.skip_utf8_validation,
             },
             deflate_level: options.deflate_level.min(9),
+            deflate_mem_level: byte(options.deflate_mem_level.unwrap_or(8).clamp(1, 9)),
+            deflate_strategy: byte(options.deflate_strategy.unwrap_or(0).min(4)),
             max_buffered_amount: max_buffered,
             handshake_timeout: Duration::from_millis(u64::from(options.handshake_timeout.max(1))),
             head_limits: HeadLimits {
@@ -236,4 +241,9 @@ impl NativeServer {
     pub fn finished(&self) -> bool {
         self.engine.as_ref().is_none_or(Engine::is_finished)
     }
+}
+
+/// A small option, already clamped into a byte's range.
+fn byte(n: u32) -> u8 {
+    u8::try_from(n).unwrap_or(u8::MAX)
 }
