@@ -53,6 +53,12 @@ export declare class NativeParser {
    * equals the tape's capacity, call `more()` for the rest.
    */
   feed(chunk: Buffer, tape: Uint32Array): number
+  /**
+   * Parses `chunk` on the libuv thread pool; once it resolves, `more()`
+   * writes the records. The chunk must not be touched until then, nor
+   * the parser used.
+   */
+  feedAsync(chunk: Buffer): Promise<unknown>
   /** Writes records left over by the last `feed` into `tape`. */
   more(tape: Uint32Array): number
   /** The owned payloads named by the last batch of records, in order. */

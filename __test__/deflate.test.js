@@ -190,6 +190,81 @@ for (const engine of ['default', 'native']) {
   });
 }
 
+describe('a large compressed message', () => {
+  test('is parsed on the thread pool, in order with the small ones', async () => {
+    const { NativeParser } = require('../lib/native/addon');
+    const feedAsync = NativeParser.prototype.feedAsync;
+    let offloaded = 0;
+    NativeParser.prototype.feedAsync = function (chunk) {
+      offloaded++;
+      return feedAsync.call(this, chunk);
+    };
+    const wss = await echoServer('default', { threshold: 0 });
+    const client = new ws.WebSocket(`ws://${HOST}:${wss.address().port}`, {
+      maxPayload: 64 << 20
+    });
+    try {
+      await within(once(client, 'open'), 5000, 'open');
+      const parts = [];
+      for (let i = 0; parts.length < 200000; i++) {
+        parts.push(`{"id":${i},"name":"user-${i % 977}"}`);
+      }
+      const big = parts.join(',');
+      const sent = [big, 'after 1', 'after 2', big.slice(0, 1000)];
+      const got = [];
+      const all = new Promise((resolve) => {
+        client.on('message', (data) => {
+          got.push(data.toString());
+          if (got.length === sent.length) resolve();
+        });
+      });
+      for (const m of sent) client.send(m);
+      await within(all, 20000, 'the echoes');
+      assert.strictEqual(got.length, sent.length);
+      got.forEach((m, i) => assert.ok(m === sent[i], `message ${i}`));
+      assert.ok(offloaded > 0, 'no chunk was parsed on the thread pool');
+      assert.ok(big.length > 5 << 20);
+    } finally {
+      NativeParser.prototype.feedAsync = feedAsync;
+      client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+});
+
+describe('a connection that goes during a compression', () => {
+  test('the send callback gets the error; the WebSocket emits none', async () => {
+    // 1 MiB is compressed on the thread pool: the connection is cut while
+    // that runs.
+    const wss = await echoServer('default', { threshold: 0 });
+    const client = new ws.WebSocket(`ws://${HOST}:${wss.address().port}`);
+    try {
+      const [[server]] = await Promise.all([
+        within(once(wss, 'connection'), 5000, 'connection'),
+        within(once(client, 'open'), 5000, 'open')
+      ]);
+      const errors = [];
+      server.on('error', (err) => errors.push(err));
+      const sent = new Promise((resolve) => {
+        server.send(Buffer.alloc(1 << 20, 97), resolve);
+      });
+      const closed = once(server, 'close');
+      server.terminate();
+      const err = await within(sent, 5000, 'the send callback');
+      assert.ok(err instanceof Error);
+      assert.strictEqual(
+        err.message,
+        'The socket was closed while data was being compressed'
+      );
+      await within(closed, 5000, 'close');
+      assert.deepStrictEqual(errors, []);
+    } finally {
+      client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
+  });
+});
+
 describe('zlib options', () => {
   test('every option ws takes, in zlib ranges, is accepted', () => {
     const pmd = new PerMessageDeflate({

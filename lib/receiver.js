@@ -13,10 +13,19 @@ const { NativeParser } = require('./native/addon');
 const PerMessageDeflate = require('./permessage-deflate');
 const { decodeError } = require('./protocol-error');
 
-// ws's receiver states, kept for code that reads `_state`. The Rust parser
-// never waits on zlib, so only GET_INFO and DEFER_EVENT are ever used.
+// ws's receiver states, kept for code that reads `_state`: GET_INFO,
+// INFLATING while a chunk is parsed on the thread pool, and DEFER_EVENT.
 const GET_INFO = 0;
+const INFLATING = 5;
 const DEFER_EVENT = 6;
+
+// Once a chunk inflates to this many bytes, the next chunks of its message
+// (of at least OFFLOAD_CHUNK bytes) are parsed on the libuv thread pool, so
+// that a large compressed message does not stall the event loop; small
+// messages stay in this thread, where a round trip to the pool would cost
+// more than the work.
+const OFFLOAD_INFLATED = 256 * 1024;
+const OFFLOAD_CHUNK = 1024;
 
 // The parser writes the records both engines share (lib/native/records.js).
 const {
@@ -94,6 +103,7 @@ class Receiver extends Writable {
     this._deferred = [];
     this._owned = undefined;
     this._fragments = undefined;
+    this._offload = false;
     this._state = GET_INFO;
   }
 
@@ -146,8 +156,43 @@ class Receiver extends Writable {
     if (this._concluded || this._errored) return cb();
 
     const parser = this._parser || this._createParser();
+
+    if (!this._offload || chunk.length < OFFLOAD_CHUNK) {
+      this._process(chunk, cb, parser.inflated, false);
+      return;
+    }
+
+    // The message being received inflates to a lot: parse this chunk on
+    // the thread pool, and the records once it is done. The Receiver is
+    // INFLATING meanwhile, as ws's is while zlib works.
+    const inflatedBefore = parser.inflated;
+
+    this._state = INFLATING;
+    parser.feedAsync(chunk).then(
+      () => {
+        this._state = GET_INFO;
+        this._process(chunk, cb, inflatedBefore, true);
+      },
+      (err) => {
+        this._state = GET_INFO;
+        cb(this._internalError(toError(err)));
+      }
+    );
+  }
+
+  /**
+   * Feeds a chunk to the parser (unless `parsed`: it was, on the thread
+   * pool) and emits the events of its records.
+   *
+   * @param {Buffer} chunk The chunk
+   * @param {Function} cb The write callback
+   * @param {Number} inflatedBefore The parser's `inflated` count before
+   * @param {Boolean} parsed Whether `feedAsync()` parsed it already
+   * @private
+   */
+  _process(chunk, cb, inflatedBefore, parsed) {
+    const parser = this._parser;
     const deferring = !this._allowSynchronousEvents;
-    const inflatedBefore = this._inflating ? parser.inflated : 0;
     let tape = sharedTape;
     let ownsShared = false;
 
@@ -162,7 +207,9 @@ class Receiver extends Writable {
     let corked = null;
 
     try {
-      let n = feedNative(parser, chunk, tape);
+      let n = parsed
+        ? moreNative(parser, tape)
+        : feedNative(parser, chunk, tape);
 
       // Several events in one chunk: whatever the handlers send in reply
       // (echoes, pongs) leaves in one write when the batch is done.
@@ -188,6 +235,15 @@ class Receiver extends Writable {
       this._fragments = undefined;
     }
 
+    const inflated = this._inflating ? parser.inflated - inflatedBefore : 0;
+
+    // The next chunks of a message that inflates this much are parsed off
+    // this thread, until one inflates little.
+    this._offload =
+      this._inflating &&
+      (inflated >= OFFLOAD_INFLATED ||
+        (this._offload && parser.totalPayloadLength >= OFFLOAD_INFLATED));
+
     if (deferring && this._deferred.length) {
       this._drainDeferred(cb);
       return;
@@ -195,7 +251,7 @@ class Receiver extends Writable {
 
     if (result instanceof Error) {
       cb(result);
-    } else if (this._inflating && parser.inflated !== inflatedBefore) {
+    } else if (inflated > 0 && !parsed) {
       // Decompression can turn a small chunk into a lot of work. Take the
       // next chunk in a later turn, so other connections get theirs first;
       // meanwhile the Writable buffers, and the socket is paused past its

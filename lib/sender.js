@@ -592,11 +592,14 @@ function deflate(sender, data, options, cb) {
   sender._bufferedBytes += size;
   sender._state = DEFLATING;
   pmd.compress(data, options.fin, (err, compressed) => {
-    if (err) {
+    if (sender._socket.destroyed) {
+      // The connection went while the compression ran (its cleanup() may
+      // be what ended it): the callbacks learn of it, as in ws; it is not
+      // an error of the WebSocket.
+      failAll(sender, new Error(CLOSED_WHILE_COMPRESSING), cb);
+    } else if (err) {
       // Only an internal failure of the compressor gets here.
       failAndReport(sender, err, cb);
-    } else if (sender._socket.destroyed) {
-      failAll(sender, new Error(CLOSED_WHILE_COMPRESSING), cb);
     } else {
       sender._bufferedBytes -= size;
       // The compressed bytes are a fresh buffer: mask them in place.

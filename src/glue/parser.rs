@@ -14,9 +14,11 @@
 //!   ends fetched with `takeFragments()`.
 
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Buffer, BufferSlice, Uint32ArraySlice};
-use napi::Result;
+use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Uint32ArraySlice};
+use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
 use super::probe;
@@ -44,14 +46,72 @@ pub struct ParserOptions {
     pub inflate_no_context_takeover: Option<bool>,
 }
 
+/// What parsing needs, shared with a pool thread while it parses a chunk
+/// (`feedAsync`).
+struct Core {
+    parser: Parser,
+    pending: VecDeque<Event>,
+    error: Option<ProtocolError>,
+}
+
+impl Core {
+    fn feed(&mut self, chunk: &mut [u8]) {
+        let mut events = Vec::new();
+        probe(chunk);
+        let result = self.parser.feed(chunk, &mut events);
+        self.pending.extend(events);
+        if let Err(e) = result {
+            self.error = Some(e);
+        }
+    }
+}
+
 /// The parser for one connection's incoming bytes.
 #[napi]
 pub struct NativeParser {
-    parser: Parser,
-    pending: VecDeque<Event>,
+    core: Arc<Mutex<Core>>,
     owned: Vec<Buffer>,
     fragments: Vec<Vec<u32>>,
-    error: Option<ProtocolError>,
+}
+
+/// Parses one chunk on the libuv thread pool: a chunk that inflates to a
+/// lot of data, off the JavaScript thread.
+pub struct FeedTask {
+    core: Arc<Mutex<Core>>,
+    chunk: Buffer,
+}
+
+impl Task for FeedTask {
+    type Output = ();
+    type JsValue = ();
+
+    // A panic here would abort the process: caught, and the parser is not
+    // used again (its lock is poisoned).
+    fn compute(&mut self) -> Result<()> {
+        let (core, chunk) = (&self.core, &mut self.chunk);
+        catch_unwind(AssertUnwindSafe(|| {
+            let mut core = core.lock().map_err(|_| poisoned())?;
+            core.feed(chunk);
+            Ok(())
+        }))
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                Status::GenericFailure,
+                "wsrs: internal error in the frame parser",
+            ))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::new(
+        Status::GenericFailure,
+        "wsrs: the frame parser failed before",
+    )
 }
 
 #[napi]
@@ -77,11 +137,13 @@ impl NativeParser {
             )
         });
         Self {
-            parser: Parser::new(cfg, inflater),
-            pending: VecDeque::new(),
+            core: Arc::new(Mutex::new(Core {
+                parser: Parser::new(cfg, inflater),
+                pending: VecDeque::new(),
+                error: None,
+            })),
             owned: Vec::new(),
             fragments: Vec::new(),
-            error: None,
         }
     }
 
@@ -90,20 +152,25 @@ impl NativeParser {
     /// equals the tape's capacity, call `more()` for the rest.
     #[napi(catch_unwind)]
     pub fn feed(&mut self, mut chunk: BufferSlice, mut tape: Uint32ArraySlice) -> Result<u32> {
-        let mut events = Vec::new();
-        probe(&chunk);
-        let result = self.parser.feed(&mut chunk, &mut events);
-        self.pending.extend(events);
-        if let Err(e) = result {
-            self.error = Some(e);
-        }
+        self.core()?.feed(&mut chunk);
         // SAFETY: JS is blocked in this call; nothing else touches the tape.
-        Ok(self.write(unsafe { tape.as_mut() }))
+        self.write(unsafe { tape.as_mut() })
+    }
+
+    /// Parses `chunk` on the libuv thread pool; once it resolves, `more()`
+    /// writes the records. The chunk must not be touched until then, nor
+    /// the parser used.
+    #[napi(catch_unwind)]
+    pub fn feed_async(&self, chunk: Buffer) -> AsyncTask<FeedTask> {
+        AsyncTask::new(FeedTask {
+            core: Arc::clone(&self.core),
+            chunk,
+        })
     }
 
     /// Writes records left over by the last `feed` into `tape`.
     #[napi(catch_unwind)]
-    pub fn more(&mut self, mut tape: Uint32ArraySlice) -> u32 {
+    pub fn more(&mut self, mut tape: Uint32ArraySlice) -> Result<u32> {
         // SAFETY: JS is blocked in this call; nothing else touches the tape.
         self.write(unsafe { tape.as_mut() })
     }
@@ -123,18 +190,24 @@ impl NativeParser {
     /// ws's `_totalPayloadLength`: payload bytes of the data message in
     /// progress.
     #[napi(getter, catch_unwind)]
-    pub fn total_payload_length(&self) -> f64 {
-        self.parser.total_payload() as f64
+    pub fn total_payload_length(&self) -> Result<f64> {
+        Ok(self.core()?.parser.total_payload() as f64)
     }
 
     /// A count that grows whenever the parser inflates: compare it before
     /// and after `feed()` to know whether a chunk carried compressed data.
     #[napi(getter, catch_unwind)]
-    pub fn inflated(&self) -> f64 {
-        self.parser.inflated() as f64
+    pub fn inflated(&self) -> Result<f64> {
+        Ok(self.core()?.parser.inflated() as f64)
     }
 
-    fn write(&mut self, tape: &mut [u32]) -> u32 {
+    fn core(&self) -> Result<MutexGuard<'_, Core>> {
+        self.core.lock().map_err(|_| poisoned())
+    }
+
+    fn write(&mut self, tape: &mut [u32]) -> Result<u32> {
+        let core = Arc::clone(&self.core);
+        let mut core = core.lock().map_err(|_| poisoned())?;
         // Owned indices count from 0 in every batch of records.
         self.owned.clear();
         self.fragments.clear();
@@ -142,8 +215,8 @@ impl NativeParser {
         let capacity = (tape.len() / 4).min(EXTRA_MAX);
         let mut n = 0;
         while n < capacity {
-            let Some(event) = self.pending.pop_front() else {
-                if let Some(e) = self.error.take() {
+            let Some(event) = core.pending.pop_front() else {
+                if let Some(e) = core.error.take() {
                     let (flag, a, b) = self.payload(Payload::Owned(e.encoded().into_bytes()));
                     tape[n * 4..n * 4 + 4].copy_from_slice(&[head(EV_ERROR, flag, 0), 0, a, b]);
                     n += 1;
@@ -154,7 +227,7 @@ impl NativeParser {
             tape[n * 4..n * 4 + 4].copy_from_slice(&record);
             n += 1;
         }
-        word(n)
+        Ok(word(n))
     }
 
     fn payload(&mut self, p: Payload) -> (u32, u32, u32) {
