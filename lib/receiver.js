@@ -254,9 +254,14 @@ class Receiver extends Writable {
     } else if (inflated > 0 && !parsed) {
       // Decompression can turn a small chunk into a lot of work. Take the
       // next chunk in a later turn, so other connections get theirs first;
-      // meanwhile the Writable buffers, and the socket is paused past its
-      // high-water mark, as with ws's asynchronous inflation.
-      setImmediate(cb);
+      // meanwhile the Writable buffers, the socket is paused past its
+      // high-water mark, and the Receiver is INFLATING, as with ws's
+      // asynchronous inflation.
+      this._state = INFLATING;
+      setImmediate(() => {
+        this._state = GET_INFO;
+        cb();
+      });
     } else {
       cb();
     }
