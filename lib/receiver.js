@@ -158,7 +158,7 @@ class Receiver extends Writable {
     const parser = this._parser || this._createParser();
 
     if (!this._offload || chunk.length < OFFLOAD_CHUNK) {
-      this._process(chunk, cb, parser.inflated, false);
+      this._process(chunk, cb, this._inflating ? parser.inflated : 0, false);
       return;
     }
 

@@ -13,8 +13,7 @@ use super::probe;
 use crate::protocol::deflate::{Compressor, DeflateOptions, Deflater, InflateError, Inflater};
 use crate::protocol::streams;
 
-/// zlib streams a libuv pool thread keeps between large messages.
-const POOL_THREAD_STREAMS: usize = 2;
+use super::POOL_THREAD_STREAMS;
 use crate::protocol::error::ProtocolError;
 
 /// Compresses one direction's messages. The compressor sits behind a

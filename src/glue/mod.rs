@@ -17,6 +17,10 @@ mod server;
 #[cfg(feature = "panic-probe")]
 const PROBE: &[u8] = b"\xffwsrs-panic-probe";
 
+/// zlib streams a libuv pool thread keeps between the large messages it
+/// compresses or inflates (the JavaScript thread keeps the full cache).
+const POOL_THREAD_STREAMS: usize = 2;
+
 /// In builds with the `panic-probe` feature (tests only, never shipped), an
 /// input that starts with [`PROBE`] panics inside the export that got it,
 /// so a test can check that the panic surfaces as a JavaScript error and

@@ -21,10 +21,11 @@ use napi::bindgen_prelude::{AsyncTask, Buffer, BufferSlice, Uint32ArraySlice};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
-use super::probe;
-use crate::protocol::deflate::Inflater;
+use super::{probe, POOL_THREAD_STREAMS};
+use crate::protocol::deflate::{Decompressor, Inflater};
 use crate::protocol::error::ProtocolError;
 use crate::protocol::parser::{Config, Event, Parser, Payload};
+use crate::protocol::streams;
 use crate::record::{
     head, word, EV_BINARY, EV_CLOSE, EV_ERROR, EV_PING, EV_PONG, EV_TEXT, EXTRA_MAX, FRAGMENTS,
     OWNED,
@@ -90,6 +91,9 @@ impl Task for FeedTask {
     fn compute(&mut self) -> Result<()> {
         let (core, chunk) = (&self.core, &mut self.chunk);
         catch_unwind(AssertUnwindSafe(|| {
+            // A pool thread inflates only the odd large message: it keeps
+            // few zlib streams of its own.
+            streams::limit_this_thread::<Decompressor>(POOL_THREAD_STREAMS);
             let mut core = core.lock().map_err(|_| poisoned())?;
             core.feed(chunk);
             Ok(())
