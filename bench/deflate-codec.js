@@ -15,35 +15,13 @@
 
 const path = require('path');
 
-const args = process.argv.slice(2);
-
-/**
- * The value of `--name`, or `fallback`.
- *
- * @param {String} name The option
- * @param {String} fallback Its default
- * @return {String}
- */
-function option(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-}
+const { JSON_MESSAGE, option } = require('./deflate-common');
 
 const root = path.resolve(option('root', path.join(__dirname, '..')));
 const PerMessageDeflate = require(path.join(root, 'lib', 'permessage-deflate'));
 const MESSAGES = Number(option('messages', '100000'));
 const COUNTS = option('conns', '10,200,2000').split(',').map(Number);
-const MESSAGE = Buffer.from(
-  JSON.stringify({
-    id: 1,
-    type: 'update',
-    items: Array.from({ length: 18 }, (_, i) => ({
-      key: `item-${i}`,
-      value: i * 37,
-      label: 'lorem ipsum dolor'
-    }))
-  })
-);
+const MESSAGE = Buffer.from(JSON_MESSAGE);
 
 /**
  * Microseconds per message for `conns` connections.

@@ -32,18 +32,7 @@ const path = require('path');
 const zlib = require('zlib');
 
 const args = process.argv.slice(2);
-
-/**
- * The value of a `--name value` argument.
- *
- * @param {String} name The option
- * @param {String} fallback Its default
- * @return {String}
- */
-function option(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-}
+const { JSON_MESSAGE, option } = require('./deflate-common');
 
 const CONNS = Number(option('conns', '2000'));
 const SERVERS = option('servers', 'ws,wsrs,wsrs-native,uws').split(',');
@@ -51,16 +40,7 @@ const MODES = option('modes', 'none,default,nct').split(',');
 const PARALLEL = 64;
 const VERBOSE = args.includes('--verbose');
 
-// 1 KiB of JSON (1,064 bytes), over ws's default compression threshold.
-const MESSAGE = JSON.stringify({
-  id: 1,
-  type: 'update',
-  items: Array.from({ length: 18 }, (_, i) => ({
-    key: `item-${i}`,
-    value: i * 37,
-    label: 'lorem ipsum dolor'
-  }))
-});
+const MESSAGE = JSON_MESSAGE;
 
 // The message as the client sends it: raw deflate, sync flush, tail off.
 const COMPRESSED = (() => {

@@ -17,19 +17,7 @@ const { fork } = require('child_process');
 const path = require('path');
 const WebSocket = require('ws');
 
-const args = process.argv.slice(2);
-
-/**
- * The value of `--name`, or `fallback`.
- *
- * @param {String} name The option
- * @param {String} fallback Its default
- * @return {String}
- */
-function option(name, fallback) {
-  const i = args.indexOf(`--${name}`);
-  return i === -1 ? fallback : args[i + 1];
-}
+const { option } = require('./deflate-common');
 
 const SECONDS = Number(option('seconds', '5'));
 const SERVERS = option('servers', 'ws,wsrs,wsrs-native').split(',');
