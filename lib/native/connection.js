@@ -11,14 +11,13 @@
 // from here, and a `NativeSender`, which hands data frames to Rust.
 //
 
-const { createHash } = require('crypto');
 const EventEmitter = require('events');
 
 const PerMessageDeflate = require('../permessage-deflate');
-const { EMPTY_BUFFER, GUID } = require('../constants');
+const { EMPTY_BUFFER } = require('../constants');
 const { drainIfOwed, kFlow } = require('../flow/flow');
 const Listeners = require('../listeners');
-const { kTransport } = require('../transport/transport');
+const { kTransport, nodeTransport } = require('../transport/transport');
 const NativeReceiver = require('./receiver');
 const NativeSender = require('./sender');
 const {
@@ -495,16 +494,11 @@ function convert(buf, type) {
  */
 const nativeTransport = {
   acceptKey(socket, key) {
-    let accept = socket._accept;
+    const accept = socket._accept;
 
     // The value was a slice of the request head: let the head go.
     socket._accept = '';
-    if (accept === '') {
-      accept = createHash('sha1')
-        .update(key + GUID)
-        .digest('base64');
-    }
-    return accept;
+    return accept === '' ? nodeTransport.acceptKey(socket, key) : accept;
   },
 
   open(ws, socket) {

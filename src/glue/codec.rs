@@ -13,7 +13,7 @@ use super::probe;
 use crate::protocol::deflate::{Compressor, DeflateOptions, Deflater, InflateError, Inflater};
 use crate::protocol::streams;
 
-use super::POOL_THREAD_STREAMS;
+use super::{small, POOL_THREAD_STREAMS};
 use crate::protocol::error::ProtocolError;
 
 /// Compresses one direction's messages. The compressor sits behind a
@@ -80,7 +80,6 @@ impl NativeDeflate {
         strategy: Option<u32>,
     ) -> Self {
         let level = u32::try_from(level).ok().filter(|l| *l <= 9).unwrap_or(6);
-        let small = |n: u32, lo: u32, hi: u32| u8::try_from(n.clamp(lo, hi)).unwrap_or(8);
         let options = DeflateOptions {
             mem_level: small(mem_level.unwrap_or(8), 1, 9),
             strategy: small(strategy.unwrap_or(0), 0, 4),

@@ -21,6 +21,12 @@ const PROBE: &[u8] = b"\xffwsrs-panic-probe";
 /// compresses or inflates (the JavaScript thread keeps the full cache).
 const POOL_THREAD_STREAMS: usize = 2;
 
+/// A small numeric option (window bits, memLevel, strategy) brought into
+/// `lo..=hi` as a byte.
+fn small(n: u32, lo: u32, hi: u32) -> u8 {
+    u8::try_from(n.clamp(lo, hi)).unwrap_or(u8::MAX)
+}
+
 /// In builds with the `panic-probe` feature (tests only, never shipped), an
 /// input that starts with [`PROBE`] panics inside the export that got it,
 /// so a test can check that the panic surfaces as a JavaScript error and

@@ -11,6 +11,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use super::small;
 use crate::engine::http::HeadLimits;
 use crate::engine::inbox::Batch;
 use crate::engine::{CommandBatch, Engine, EngineConfig, Notifier, Pinned};
@@ -102,8 +103,8 @@ impl NativeServer {
                 skip_utf8_validation: options.skip_utf8_validation,
             },
             deflate_level: options.deflate_level.min(9),
-            deflate_mem_level: byte(options.deflate_mem_level.unwrap_or(8).clamp(1, 9)),
-            deflate_strategy: byte(options.deflate_strategy.unwrap_or(0).min(4)),
+            deflate_mem_level: small(options.deflate_mem_level.unwrap_or(8), 1, 9),
+            deflate_strategy: small(options.deflate_strategy.unwrap_or(0), 0, 4),
             max_buffered_amount: max_buffered,
             handshake_timeout: Duration::from_millis(u64::from(options.handshake_timeout.max(1))),
             head_limits: HeadLimits {
@@ -241,9 +242,4 @@ impl NativeServer {
     pub fn finished(&self) -> bool {
         self.engine.as_ref().is_none_or(Engine::is_finished)
     }
-}
-
-/// A small option, already clamped into a byte's range.
-fn byte(n: u32) -> u8 {
-    u8::try_from(n).unwrap_or(u8::MAX)
 }
